@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Build N synthetic records with `hamt build` into an LMDB store and print
+# records/s, bytes written, peak RSS and random gets/s; then build the same
+# N records with the JavaScript reference (ipld-hashmap) and print the ratio.
+# usage: bench/run_build.sh N [BUILD_DIR]
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+n=${1:?usage: bench/run_build.sh N [BUILD_DIR]}
+build=${2:-$here/build}
+work=$(mktemp -d /tmp/hamtfs-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+# records: key "rec/<i>", a ~100-byte value (same generator as the JS side)
+awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++)
+	printf "rec/%d\t{\"id\":%d,\"title\":\"record number %d\",\"body\":\"lorem ipsum dolor sit amet %08d\"}\n", i, i, i, i }' \
+	> "$work/in.tsv"
+bytes_in=$(stat -c %s "$work/in.tsv")
+
+t0=$(date +%s.%N)
+"$build/hamt" build --store "$work/store" --ref main "$work/in.tsv" \
+	> "$work/root" 2> "$work/summary"
+t1=$(date +%s.%N)
+root=$(tail -n 1 "$work/root")
+secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+rate=$(awk -v n="$n" -v s="$secs" 'BEGIN { print n / s }')
+db=$(stat -c %s "$work/store/data.mdb")
+printf 'hamtfs: records=%d seconds=%.3f records_per_s=%.0f input_bytes=%d store_bytes=%d root=%s\n' \
+	"$n" "$secs" "$rate" "$bytes_in" "$db" "$root"
+sed 's/^/hamtfs: /' "$work/summary"
+"$build/bench_get" "$work/store" main "$n" 100000 | sed 's/^/hamtfs: /'
+
+if [ -d "$here/tests/interop/node_modules" ]; then
+	ref=$(cd "$here/tests/interop" && node "$here/bench/js/bench-ref.mjs" "$n")
+	echo "reference: $ref"
+	refrate=$(echo "$ref" | sed -n 's/.*records_per_s=\([0-9.]*\).*/\1/p')
+	refroot=$(echo "$ref" | sed -n 's/.*root=\([a-z0-9]*\).*/\1/p')
+	printf 'ratio (hamtfs / reference records/s): %.1f\n' "$(awk -v a="$rate" -v b="$refrate" 'BEGIN { print a / b }')"
+	[ "$refroot" = "$root" ] && echo "roots: equal" || echo "roots: DIFFER ($refroot)"
+else
+	echo "reference: not run (run npm ci in tests/interop)"
+fi

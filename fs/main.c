@@ -1,0 +1,259 @@
+/* main.c - hamtfs: mount a HAMT root of a store as a directory.
+ *
+ *   hamtfs [-f] [-d] [-o store=DIR,cache_mb=N,...] ROOT MOUNTPOINT
+ *
+ * Set-up unwinds in reverse through labelled exits. */
+#define FUSE_USE_VERSION 314
+#include <dirent.h>
+#include <errno.h>
+#include <fuse_lowlevel.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs/fs.h"
+#include "fs/ops.h"
+#include "hamt/err.h"
+
+#define HAMTFS_VERSION "0.1.0"
+#define DEFAULT_CACHE_MB 64
+
+struct config {
+	char *store;
+	unsigned long cache_mb;
+	char *root;
+	int nonopts;
+	int show_help;
+};
+
+#define CONF_OPT(t, p, v)                                                      \
+	{                                                                      \
+		t, offsetof(struct config, p), v                               \
+	}
+static const struct fuse_opt conf_opts[] = {
+    CONF_OPT("store=%s", store, 0), CONF_OPT("cache_mb=%lu", cache_mb, 0),
+    FUSE_OPT_END};
+
+static int conf_proc(void *data, const char *arg, int key,
+		     struct fuse_args *outargs)
+{
+	struct config *c = data;
+	(void)outargs;
+	if (key == FUSE_OPT_KEY_NONOPT) {
+		if (c->nonopts++ == 0) {
+			c->root = strdup(arg);
+			return 0; /* ROOT is ours */
+		}
+		return 1; /* MOUNTPOINT goes on to fuse_parse_cmdline */
+	}
+	return 1;
+}
+
+static void usage(const char *prog)
+{
+	printf(
+	    "usage: %s [-f] [-d] [-o store=DIR,cache_mb=N,...] ROOT "
+	    "MOUNTPOINT\n\n"
+	    "Mount the IPLD HashMap ROOT (a CID, or a ref name of the store)\n"
+	    "as a directory: every key is a file holding its record.\n"
+	    "Unmount with: fusermount3 -u MOUNTPOINT\n\n"
+	    "hamtfs options:\n"
+	    "    -o store=DIR           the hamtfs store (required)\n"
+	    "    -o cache_mb=N          decoded-node cache in MiB "
+	    "(default %d)\n\n"
+	    "FUSE options:\n",
+	    prog, DEFAULT_CACHE_MB);
+	fuse_cmdline_help();
+	fuse_lowlevel_help();
+}
+
+static int check_mountpoint(const char *mp)
+{
+	struct stat st;
+	if (stat(mp, &st) != 0) {
+		fprintf(stderr, "hamtfs: mountpoint %s: %s\n", mp,
+			strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "hamtfs: mountpoint %s is not a directory\n",
+			mp);
+		return -1;
+	}
+	DIR *d = opendir(mp);
+	if (!d) {
+		fprintf(stderr, "hamtfs: mountpoint %s: %s\n", mp,
+			strerror(errno));
+		return -1;
+	}
+	struct dirent *e;
+	int empty = 1;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			empty = 0;
+			break;
+		}
+	}
+	closedir(d);
+	if (!empty) {
+		fprintf(stderr,
+			"hamtfs: mountpoint %s is not an empty directory\n",
+			mp);
+		return -1;
+	}
+	return 0;
+}
+
+/* The time of the ref's last move, for st_mtime. */
+struct last_time {
+	uint64_t t;
+};
+
+static int take_first(void *payload, uint64_t time, const struct cid *old,
+		      const struct cid *new_root)
+{
+	struct last_time *lt = payload;
+	(void)old;
+	(void)new_root;
+	lt->t = time;
+	return 1; /* newest first: one is enough */
+}
+
+static int open_view(struct fs *fs)
+{
+	struct cid root;
+	struct fs_view *v = calloc(1, sizeof(*v));
+	if (!v)
+		return err_set(-ENOMEM, "out of memory");
+	int rc = store_resolve(fs->store, fs->root_arg, &root);
+	if (!rc)
+		rc = hamt_open(&v->map, fs->store, &root);
+	if (rc) {
+		free(v);
+		return rc;
+	}
+	hamt_set_cache(v->map, fs->cache);
+	struct cid tmp;
+	fs->is_ref = store_ref_get(fs->store, fs->root_arg, &tmp) == 0;
+	clock_gettime(CLOCK_REALTIME, &v->mtime);
+	if (fs->is_ref) {
+		struct last_time lt = {0};
+		store_ref_log(fs->store, fs->root_arg, take_first, &lt);
+		if (lt.t) {
+			v->mtime.tv_sec = (time_t)lt.t;
+			v->mtime.tv_nsec = 0;
+		}
+	}
+	v->gen = 1;
+	v->refs = 1;
+	fs->view = v;
+	return 0;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts opts = {0};
+	struct config conf = {.cache_mb = DEFAULT_CACHE_MB};
+	struct fs fs = {0};
+	struct fuse_session *se = NULL;
+	int ret = 1;
+
+	if (fuse_opt_parse(&args, &conf, conf_opts, conf_proc) != 0)
+		goto out_args;
+	if (fuse_parse_cmdline(&args, &opts) != 0)
+		goto out_args;
+	if (opts.show_help) {
+		usage(argv[0]);
+		ret = 0;
+		goto out_opts;
+	}
+	if (opts.show_version) {
+		printf("hamtfs %s (libfuse %s)\n", HAMTFS_VERSION,
+		       fuse_pkgversion());
+		fuse_lowlevel_version();
+		ret = 0;
+		goto out_opts;
+	}
+	if (!conf.root || !opts.mountpoint) {
+		fprintf(stderr,
+			"usage: %s [-f] [-d] [-o store=DIR,...] ROOT "
+			"MOUNTPOINT (see --help)\n",
+			argv[0]);
+		ret = 2;
+		goto out_opts;
+	}
+	if (!conf.store) {
+		fprintf(stderr, "hamtfs: -o store=DIR is required\n");
+		ret = 2;
+		goto out_opts;
+	}
+	if (check_mountpoint(opts.mountpoint))
+		goto out_opts;
+	fs.root_arg = conf.root;
+	fs.store_dir = conf.store;
+	fs.uid = getuid();
+	fs.gid = getgid();
+	if (store_open(&fs.store, conf.store, 0)) {
+		fprintf(stderr, "hamtfs: store %s: %s\n", conf.store,
+			err_msg());
+		goto out_opts;
+	}
+	size_t cache_bytes = (size_t)conf.cache_mb << 20;
+	if (hamt_cache_new(&fs.cache, cache_bytes - cache_bytes / 4) ||
+	    fs_inodes_init(&fs.inodes) ||
+	    fs_content_init(&fs.content, cache_bytes / 4)) {
+		fprintf(stderr, "hamtfs: %s\n", err_msg());
+		goto out_store;
+	}
+	pthread_rwlock_init(&fs.view_lock, NULL);
+	if (open_view(&fs)) {
+		fprintf(stderr, "hamtfs: root %s: %s\n", conf.root, err_msg());
+		goto out_caches;
+	}
+	se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &fs);
+	if (!se)
+		goto out_view;
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out_session;
+	if (fuse_session_mount(se, opts.mountpoint) != 0)
+		goto out_signals;
+	fuse_daemonize(opts.foreground);
+	if (opts.singlethread) {
+		ret = fuse_session_loop(se);
+	} else {
+		struct fuse_loop_config *lc = fuse_loop_cfg_create();
+		fuse_loop_cfg_set_clone_fd(lc, opts.clone_fd);
+		fuse_loop_cfg_set_max_threads(lc, opts.max_threads);
+		fuse_loop_cfg_set_idle_threads(lc, opts.max_idle_threads);
+		ret = fuse_session_loop_mt(se, lc);
+		fuse_loop_cfg_destroy(lc);
+	}
+	ret = ret ? 1 : 0;
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+out_view:
+	fs_view_put(fs.view);
+out_caches:
+	pthread_rwlock_destroy(&fs.view_lock);
+	fs_content_destroy(&fs.content);
+	fs_inodes_destroy(&fs.inodes);
+	hamt_cache_free(fs.cache);
+out_store:
+	store_close(fs.store);
+out_opts:
+	free(opts.mountpoint);
+out_args:
+	fuse_opt_free_args(&args);
+	free(conf.root);
+	free(conf.store);
+	return ret;
+}

@@ -1,0 +1,62 @@
+/* hamt_int.h - internals shared by hamt.c, build.c, merge.c, verify.c. */
+#ifndef HAMT_HAMT_INT_H
+#define HAMT_HAMT_INT_H
+
+#include "hamt/hamt.h"
+#include "hamt/hash.h"
+#include "hamt/node.h"
+
+struct hamt {
+	struct store *store;
+	struct cid root;
+	struct hamt_node *root_node;
+	struct hamt_params params;
+	size_t hash_len;
+	struct hamt_cache *cache; /* may be NULL; not owned */
+};
+
+/* Read block `c` and decode it as a node (root shape if `is_root`). Errors
+ * name the block. */
+int hamt_load_node(struct store *s, const struct cid *c, int is_root,
+		   struct hamt_node **out);
+/* The same through the map's node cache, if it has one. */
+int hamt_node_get(struct hamt *h, const struct cid *c, struct hamt_node **out);
+
+/* An entry with its key hash, the unit of work of build and merge. */
+struct hamt_item {
+	uint8_t hash[HASH_MAX_BYTES];
+	const uint8_t *key;
+	size_t klen;
+	const uint8_t *val; /* NULL: delete (merge only) */
+	size_t vlen;
+	size_t ord; /* input position: the later one wins */
+};
+
+/* Sort items by (hash, key, ord) and keep only the last item per key.
+ * Returns the new count. */
+size_t hamt_items_sort_dedup(struct hamt_item *items, size_t n,
+			     size_t hash_len);
+
+/* Context of one build or merge: parameters, scratch and the sink. */
+struct hamt_writer {
+	struct hamt_params params;
+	size_t hash_len;
+	struct hamt_sink *sink;
+	struct buf block;   /* scratch for one encoded block */
+	uint64_t written;   /* blocks handed to the sink */
+	uint64_t bytes;	    /* bytes handed to the sink */
+	unsigned max_depth; /* deepest level written (root = 1) */
+};
+
+/* Encode `e` (as root if `root`), hash it, hand it to the sink, return its
+ * CID. */
+int hamt_writer_emit(struct hamt_writer *w, struct hamt_enc *e, int root,
+		     unsigned depth, struct cid *out);
+
+/* Build the node for `items[0..n)` (sorted, deduplicated, all sharing the
+ * hash prefix of `depth` levels, n > bucketSize unless root) and emit it;
+ * children first. */
+int hamt_build_node(struct hamt_writer *w, const struct hamt_item *items,
+		    size_t n, unsigned depth, struct cid *out);
+
+#endif

@@ -1,0 +1,297 @@
+/* merge.c - apply a sorted batch of puts and deletes to an existing map,
+ * writing only the nodes on changed paths. A child that no change reaches
+ * keeps its CID and is never read. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hamt/err.h"
+#include "hamt/hamt_int.h"
+
+enum { MRES_EMPTY, MRES_BUCKET, MRES_LINK };
+
+/* What a sub-tree became: nothing, a small set of entries (to be a bucket
+ * in the parent), or a node. */
+struct mres {
+	int kind;
+	struct cid link;
+	size_t nkv;
+	struct hamt_kv *kv; /* malloc()ed, sorted by key */
+};
+
+struct merge_ctx {
+	struct hamt *h;
+	struct hamt_writer w;
+	struct hamt_node **keep; /* nodes whose bytes results point into */
+	size_t nkeep, capkeep;
+};
+
+static int keep_node(struct merge_ctx *m, struct hamt_node *n)
+{
+	if (m->nkeep == m->capkeep) {
+		size_t cap = m->capkeep ? m->capkeep * 2 : 16;
+		struct hamt_node **k = realloc(m->keep, cap * sizeof(*k));
+		if (!k)
+			return err_set(-ENOMEM, "HAMT merge: out of memory");
+		m->keep = k;
+		m->capkeep = cap;
+	}
+	m->keep[m->nkeep++] = n;
+	return 0;
+}
+
+/* Entries of a bucket combined with the changes for its slot: the result
+ * of applying the changes, sorted by hash, deletes removed. */
+static int combine_bucket(struct merge_ctx *m, const struct hamt_elem *e,
+			  const struct hamt_item *chg, size_t nchg,
+			  struct hamt_item **out, size_t *nout)
+{
+	size_t nold = e ? e->nkv : 0;
+	struct hamt_item *it = calloc(nold + nchg, sizeof(*it));
+	if (!it)
+		return err_set(-ENOMEM, "HAMT merge: out of memory");
+	for (size_t i = 0; i < nold; i++) {
+		const struct hamt_kv *kv = &e->kvs[i];
+		size_t hl;
+		int rc = hash_key(m->w.params.hash_alg, kv->key, kv->klen,
+				  it[i].hash, &hl);
+		if (rc) {
+			free(it);
+			return rc;
+		}
+		it[i].key = kv->key;
+		it[i].klen = kv->klen;
+		it[i].val = kv->val;
+		it[i].vlen = kv->vlen;
+		it[i].ord = 0;
+	}
+	memcpy(it + nold, chg, nchg * sizeof(*it));
+	size_t n = hamt_items_sort_dedup(it, nold + nchg, m->w.hash_len);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (it[i].val)
+			it[k++] = it[i];
+	*out = it;
+	*nout = k;
+	return 0;
+}
+
+static int kv_cmp(const void *pa, const void *pb)
+{
+	const struct hamt_kv *a = pa, *b = pb;
+	return hamt_key_cmp(a->key, a->klen, b->key, b->klen);
+}
+
+static int merge_node(struct merge_ctx *m, struct hamt_node *node,
+		      const struct cid *node_cid, unsigned depth,
+		      const struct hamt_item *chg, size_t nchg,
+		      struct mres *res);
+
+/* Merge the changes for one slot whose current element is `e` (NULL if the
+ * slot is empty) into `r`. */
+static int merge_slot(struct merge_ctx *m, const struct hamt_elem *e,
+		      unsigned depth, const struct hamt_item *chg, size_t nchg,
+		      struct mres *r)
+{
+	int rc;
+	if (e && e->is_link) {
+		struct hamt_node *child = NULL;
+		rc = hamt_node_get(m->h, &e->link, &child);
+		if (rc)
+			return rc;
+		rc = keep_node(m, child);
+		if (rc) {
+			hamt_node_unref(child);
+			return rc;
+		}
+		if (child->bit_width != m->w.params.bit_width)
+			return err_set(-EIO,
+				       "HAMT merge: child node has bitWidth "
+				       "%u, root %u",
+				       child->bit_width, m->w.params.bit_width);
+		return merge_node(m, child, &e->link, depth + 1, chg, nchg, r);
+	}
+	struct hamt_item *it = NULL;
+	size_t n = 0;
+	rc = combine_bucket(m, e, chg, nchg, &it, &n);
+	if (rc)
+		return rc;
+	if (n == 0) {
+		r->kind = MRES_EMPTY;
+	} else if (n <= m->w.params.bucket_size) {
+		r->kind = MRES_BUCKET;
+		r->kv = malloc(n * sizeof(*r->kv));
+		if (!r->kv) {
+			rc = err_set(-ENOMEM, "HAMT merge: out of memory");
+		} else {
+			for (size_t i = 0; i < n; i++)
+				r->kv[i] =
+				    (struct hamt_kv){it[i].key, it[i].klen,
+						     it[i].val, it[i].vlen};
+			qsort(r->kv, n, sizeof(*r->kv), kv_cmp);
+			r->nkv = n;
+		}
+	} else {
+		r->kind = MRES_LINK;
+		rc = hamt_build_node(&m->w, it, n, depth + 1, &r->link);
+	}
+	free(it);
+	return rc;
+}
+
+static int merge_node(struct merge_ctx *m, struct hamt_node *node,
+		      const struct cid *node_cid, unsigned depth,
+		      const struct hamt_item *chg, size_t nchg,
+		      struct mres *res)
+{
+	unsigned bw = node->bit_width;
+	size_t bs = m->w.params.bucket_size;
+	size_t nlinks = 0;
+	struct hamt_kv *small = malloc((bs + 1) * sizeof(*small));
+	size_t nsmall = 0; /* entries in buckets, counted up to bs + 1 */
+	struct hamt_enc *enc = malloc(sizeof(*enc));
+	int rc = 0;
+	if (!small || !enc) {
+		free(small);
+		free(enc);
+		return err_set(-ENOMEM, "HAMT merge: out of memory");
+	}
+	hamt_enc_init(enc, bw);
+	if (depth > m->h->hash_len * 8 / bw) {
+		rc = err_set(-EIO, "HAMT merge: tree deeper than the hash "
+				   "allows");
+		goto out;
+	}
+	size_t ei = 0, ci = 0;
+	while (!rc && (ei < node->nelem || ci < nchg)) {
+		long cslot = -1;
+		size_t cend = ci;
+		if (ci < nchg) {
+			cslot = hamt_hash_index(chg[ci].hash, m->w.hash_len,
+						depth, bw);
+			if (cslot < 0) {
+				rc = err_set(-EINVAL,
+					     "HAMT merge: more than %zu keys "
+					     "share the whole hash",
+					     bs);
+				break;
+			}
+			cend = ci + 1;
+			while (cend < nchg &&
+			       hamt_hash_index(chg[cend].hash, m->w.hash_len,
+					       depth, bw) == cslot)
+				cend++;
+		}
+		const struct hamt_elem *e = NULL;
+		if (ei < node->nelem &&
+		    (cslot < 0 || node->elems[ei].slot <= (uint32_t)cslot))
+			e = &node->elems[ei];
+		struct mres r = {0};
+		uint32_t slot;
+		if (e && (cslot < 0 || e->slot < (uint32_t)cslot)) {
+			/* untouched element: copied as it is */
+			slot = e->slot;
+			ei++;
+			if (e->is_link) {
+				r.kind = MRES_LINK;
+				r.link = e->link;
+			} else {
+				r.kind = MRES_BUCKET;
+				r.nkv = e->nkv;
+			}
+		} else {
+			slot = (uint32_t)cslot;
+			rc = merge_slot(m, e, depth, chg + ci, cend - ci, &r);
+			ci = cend;
+			if (e)
+				ei++;
+			if (rc)
+				break;
+		}
+		const struct hamt_kv *kvs = r.kv ? r.kv : (e ? e->kvs : NULL);
+		if (r.kind == MRES_LINK) {
+			nlinks++;
+			rc = hamt_enc_link(enc, slot, &r.link);
+		} else if (r.kind == MRES_BUCKET) {
+			rc = hamt_enc_bucket(enc, slot, kvs, r.nkv);
+			for (size_t i = 0; i < r.nkv && nsmall <= bs; i++)
+				small[nsmall++] = kvs[i];
+		}
+		free(r.kv);
+	}
+	if (rc)
+		goto out;
+	if (depth > 0 && nlinks == 0 && nsmall <= bs) {
+		/* collapses into a bucket of the parent (or vanishes) */
+		if (nsmall == 0) {
+			res->kind = MRES_EMPTY;
+		} else {
+			qsort(small, nsmall, sizeof(*small), kv_cmp);
+			res->kind = MRES_BUCKET;
+			res->kv = small;
+			res->nkv = nsmall;
+			small = NULL;
+		}
+		goto out;
+	}
+	res->kind = MRES_LINK;
+	rc =
+	    hamt_enc_finish(enc, depth == 0 ? &m->w.params : NULL, &m->w.block);
+	if (rc)
+		goto out;
+	struct cid now;
+	cid_of_block(&now, CODEC_DAG_CBOR, m->w.block.data, m->w.block.len);
+	if (cid_equal(&now, node_cid)) {
+		res->link = now; /* unchanged: nothing to write */
+		goto out;
+	}
+	rc = hamt_writer_emit(&m->w, enc, depth == 0, depth, &res->link);
+out:
+	free(small);
+	hamt_enc_free(enc);
+	free(enc);
+	return rc;
+}
+
+int hamt_merge(struct hamt *h, const struct hamt_change *changes, size_t n,
+	       struct hamt_sink *sink, struct cid *new_root, uint64_t *written)
+{
+	struct merge_ctx m = {.h = h};
+	m.w.params = h->params;
+	m.w.hash_len = h->hash_len;
+	m.w.sink = sink;
+	struct hamt_item *items = NULL;
+	int rc = 0;
+	if (n && !(items = calloc(n, sizeof(*items))))
+		return err_set(-ENOMEM,
+			       "HAMT merge: out of memory for %zu "
+			       "changes",
+			       n);
+	for (size_t i = 0; i < n; i++) {
+		size_t hl;
+		items[i].key = changes[i].key;
+		items[i].klen = changes[i].klen;
+		items[i].val = changes[i].val;
+		items[i].vlen = changes[i].vlen;
+		items[i].ord = i + 1;
+		rc = hash_key(h->params.hash_alg, changes[i].key,
+			      changes[i].klen, items[i].hash, &hl);
+		if (rc)
+			goto out;
+	}
+	n = hamt_items_sort_dedup(items, n, h->hash_len);
+	struct mres res = {0};
+	rc = merge_node(&m, h->root_node, &h->root, 0, items, n, &res);
+	if (!rc)
+		*new_root = res.link;
+	free(res.kv);
+	if (written)
+		*written = m.w.written;
+out:
+	for (size_t i = 0; i < m.nkeep; i++)
+		hamt_node_unref(m.keep[i]);
+	free(m.keep);
+	buf_free(&m.w.block);
+	free(items);
+	return rc;
+}

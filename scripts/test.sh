@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Build and run the whole test suite (unit, tool and interop tests) with
+# ctest. Usage: scripts/test.sh [BUILD_DIR [extra cmake args...]]
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+"$here/scripts/deps.sh"
+build=${1:-$here/build}
+shift || true
+cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"
+cmake --build "$build" -j"$(nproc)"
+cd "$build"
+ctest --output-on-failure -j2

@@ -1,0 +1,972 @@
+/* store.c - the block store front: LMDB plus optional read-only backends.
+ *
+ * LMDB environment: opened with MDB_NOTLS so a read transaction is not bound
+ * to the thread that began it; that lets us keep a small pool of reset read
+ * transactions (mdb_txn_reset) and hand them to whichever thread reads next
+ * (mdb_txn_renew), which avoids taking a reader slot in the lock file on
+ * every store_get. The map is sized 1 TiB on 64-bit hosts (the file is
+ * sparse, so this costs nothing until used).
+ *
+ * Writers: LMDB allows one write transaction per environment; we serialise
+ * them ourselves with a flag and a condition variable so store_txn_begin
+ * blocks cleanly when called from several threads.
+ *
+ * Lock order: s->lock is a leaf lock (held only for pool/backends/writer
+ * bookkeeping, never across LMDB calls or callbacks).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hamt/err.h"
+#include "hamt/varint.h"
+#include "store/store.h"
+
+#define STORE_FORMAT_VERSION 1u
+#define STORE_MAX_BACKENDS 16
+#define RPOOL_MAX 64
+
+#if UINTPTR_MAX > 0xffffffffu
+#define STORE_MAP_SIZE ((size_t)1 << 40) /* 1 TiB, sparse */
+#else
+#define STORE_MAP_SIZE ((size_t)1 << 30) /* 1 GiB on 32-bit */
+#endif
+
+struct store {
+	MDB_env *env;
+	MDB_dbi blocks, refs, reflog, staging, meta;
+	unsigned flags;
+	pthread_mutex_t lock; /* guards everything below */
+	pthread_cond_t wcond; /* signalled when writer_busy drops */
+	int writer_busy;
+	struct store_backend *be[STORE_MAX_BACKENDS];
+	size_t nbe;
+	MDB_txn *rpool[RPOOL_MAX]; /* reset read txns ready for renew */
+	size_t nrpool;
+};
+
+struct store_txn {
+	struct store *s;
+	MDB_txn *txn;
+	int err; /* first fatal error; the txn can then only be aborted */
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static int lmdb_err(int rc, const char *what)
+{
+	int code;
+	switch (rc) {
+	case MDB_NOTFOUND:
+		code = -ENOENT;
+		break;
+	case MDB_MAP_FULL:
+	case MDB_TXN_FULL:
+		code = -ENOSPC;
+		break;
+	case MDB_READERS_FULL:
+	case MDB_MAP_RESIZED:
+		code = -EAGAIN;
+		break;
+	case MDB_INVALID:
+	case MDB_VERSION_MISMATCH:
+	case MDB_INCOMPATIBLE:
+	case MDB_BAD_VALSIZE:
+	case MDB_DBS_FULL:
+		code = -EINVAL;
+		break;
+	case MDB_KEYEXIST:
+		code = -EEXIST;
+		break;
+	default:
+		code = rc > 0 ? -rc : -EIO;
+		break;
+	}
+	return err_set(code, "%s: %s", what, mdb_strerror(rc));
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static int ref_name_check(const char *name, size_t *len)
+{
+	size_t n = 0;
+	if (!name)
+		return err_set(-EINVAL, "ref name missing");
+	for (; name[n]; n++) {
+		unsigned char ch = (unsigned char)name[n];
+		if (n >= STORE_REF_MAX)
+			return err_set(-EINVAL,
+				       "ref name longer than %d bytes",
+				       STORE_REF_MAX);
+		if (ch <= 0x20 || ch == 0x7f)
+			return err_set(-EINVAL,
+				       "ref name \"%s\": control or space "
+				       "character not allowed",
+				       name);
+	}
+	if (n == 0)
+		return err_set(-EINVAL, "ref name is empty");
+	*len = n;
+	return 0;
+}
+
+static int mkdir_p(const char *dir)
+{
+	size_t n = strlen(dir);
+	char *p = malloc(n + 1);
+	if (!p)
+		return err_set(-ENOMEM, "out of memory");
+	memcpy(p, dir, n + 1);
+	int rc = 0;
+	for (size_t i = 1; i <= n && !rc; i++) {
+		if (p[i] != '/' && p[i] != '\0')
+			continue;
+		char save = p[i];
+		p[i] = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			rc = err_set(-errno, "store %s: cannot create %s: %s",
+				     dir, p, strerror(errno));
+		p[i] = save;
+	}
+	free(p);
+	return rc;
+}
+
+/* 1 if `dir` has any entry besides . and .., 0 if empty, negative errno. */
+static int dir_nonempty(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return err_set(-errno, "store %s: %s", dir, strerror(errno));
+	int found = 0;
+	struct dirent *e;
+	while (!found && (e = readdir(d)) != NULL)
+		found = strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	return found;
+}
+
+/* ------------------------------------------------------ read txn pool */
+
+static int rtxn_get(struct store *s, MDB_txn **out)
+{
+	MDB_txn *t = NULL;
+	int rc;
+	pthread_mutex_lock(&s->lock);
+	if (s->nrpool)
+		t = s->rpool[--s->nrpool];
+	pthread_mutex_unlock(&s->lock);
+	if (t) {
+		rc = mdb_txn_renew(t);
+		if (rc) {
+			mdb_txn_abort(t);
+			return lmdb_err(rc, "store: renew read txn");
+		}
+	} else {
+		rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t);
+		if (rc)
+			return lmdb_err(rc, "store: begin read txn");
+	}
+	*out = t;
+	return 0;
+}
+
+static void rtxn_put(struct store *s, MDB_txn *t)
+{
+	mdb_txn_reset(t);
+	pthread_mutex_lock(&s->lock);
+	if (s->nrpool < RPOOL_MAX) {
+		s->rpool[s->nrpool++] = t;
+		t = NULL;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (t)
+		mdb_txn_abort(t);
+}
+
+/* ----------------------------------------------------------- open/close */
+
+static int meta_check(struct store *s, MDB_txn *txn, const char *dir)
+{
+	MDB_val k = {7, "version"}, v;
+	int rc = mdb_get(txn, s->meta, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return err_set(-EINVAL,
+			       "%s is not a hamtfs store (no format version)",
+			       dir);
+	if (rc)
+		return lmdb_err(rc, "store: read format version");
+	if (v.mv_size != 4)
+		return err_set(-EINVAL, "%s: bad store format version record",
+			       dir);
+	const uint8_t *p = v.mv_data;
+	uint32_t ver = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+		       (uint32_t)p[2] << 8 | p[3];
+	if (ver != STORE_FORMAT_VERSION)
+		return err_set(-EINVAL,
+			       "%s: store format version %u not supported "
+			       "(this build reads version %u)",
+			       dir, ver, STORE_FORMAT_VERSION);
+	return 0;
+}
+
+/* Open the named databases. `fresh`: the environment has no data yet, so
+ * create everything and write the format version. */
+static int open_dbs(struct store *s, const char *dir, int fresh)
+{
+	MDB_txn *txn = NULL;
+	int rdonly = (s->flags & STORE_RDONLY) != 0;
+	int rc = mdb_txn_begin(s->env, NULL, rdonly ? MDB_RDONLY : 0, &txn);
+	if (rc)
+		return lmdb_err(rc, "store: begin txn");
+	struct {
+		const char *name;
+		MDB_dbi *dbi;
+	} dbs[] = {{"meta", &s->meta},	   {"blocks", &s->blocks},
+		   {"refs", &s->refs},	   {"reflog", &s->reflog},
+		   {"staging", &s->staging}};
+	if (!fresh) {
+		/* check meta before creating anything in a foreign env */
+		rc = mdb_dbi_open(txn, "meta", 0, &s->meta);
+		if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
+			rc = err_set(-EINVAL,
+				     "%s is not a hamtfs store (no meta "
+				     "database)",
+				     dir);
+			goto out;
+		}
+		if (rc) {
+			rc = lmdb_err(rc, "store: open meta");
+			goto out;
+		}
+		if ((rc = meta_check(s, txn, dir)) < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+		rc = mdb_dbi_open(txn, dbs[i].name, rdonly ? 0 : MDB_CREATE,
+				  dbs[i].dbi);
+		if (rc) {
+			char what[64];
+			snprintf(what, sizeof(what), "store: open %s database",
+				 dbs[i].name);
+			rc = rc == MDB_NOTFOUND
+				 ? err_set(-EINVAL,
+					   "%s: store has no %s database", dir,
+					   dbs[i].name)
+				 : lmdb_err(rc, what);
+			goto out;
+		}
+	}
+	if (fresh) {
+		uint8_t ver[4] = {0, 0, 0, STORE_FORMAT_VERSION};
+		MDB_val k = {7, "version"}, v = {4, ver};
+		rc = mdb_put(txn, s->meta, &k, &v, 0);
+		if (rc) {
+			rc = lmdb_err(rc, "store: write format version");
+			goto out;
+		}
+	}
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc)
+		rc = lmdb_err(rc, "store: commit");
+out:
+	if (txn)
+		mdb_txn_abort(txn);
+	return rc;
+}
+
+int store_open(struct store **out, const char *dir, unsigned flags)
+{
+	struct store *s = NULL;
+	struct stat st;
+	char *data_path = NULL;
+	int rc, fresh = 0;
+	*out = NULL;
+	if (!dir || !*dir)
+		return err_set(-EINVAL, "store: no directory given");
+	if (stat(dir, &st) < 0) {
+		if (errno != ENOENT)
+			return err_set(-errno, "store %s: %s", dir,
+				       strerror(errno));
+		if (!(flags & STORE_CREATE) || (flags & STORE_RDONLY))
+			return err_set(-ENOENT, "store %s: no such directory",
+				       dir);
+		if ((rc = mkdir_p(dir)) < 0)
+			return rc;
+	} else if (!S_ISDIR(st.st_mode)) {
+		return err_set(-ENOTDIR, "store %s: not a directory", dir);
+	}
+	size_t dl = strlen(dir);
+	data_path = malloc(dl + sizeof("/data.mdb"));
+	if (!data_path)
+		return err_set(-ENOMEM, "out of memory");
+	memcpy(data_path, dir, dl);
+	memcpy(data_path + dl, "/data.mdb", sizeof("/data.mdb"));
+	if (stat(data_path, &st) < 0) {
+		if (errno != ENOENT) {
+			rc = err_set(-errno, "store %s: %s", data_path,
+				     strerror(errno));
+			goto fail;
+		}
+		if (!(flags & STORE_CREATE) || (flags & STORE_RDONLY)) {
+			rc = dir_nonempty(dir);
+			if (rc > 0)
+				rc = err_set(-EINVAL,
+					     "%s is not a hamtfs store (no "
+					     "data.mdb)",
+					     dir);
+			else if (rc == 0)
+				rc = err_set(-ENOENT,
+					     "no store in %s (create one "
+					     "first)",
+					     dir);
+			goto fail;
+		}
+		fresh = 1;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		rc = err_set(-ENOMEM, "out of memory");
+		goto fail;
+	}
+	s->flags = flags;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->wcond, NULL);
+	if ((rc = mdb_env_create(&s->env)) != 0) {
+		rc = lmdb_err(rc, "store: create env");
+		goto fail;
+	}
+	mdb_env_set_maxdbs(s->env, 8);
+	mdb_env_set_maxreaders(s->env, 1024);
+	mdb_env_set_mapsize(s->env, STORE_MAP_SIZE);
+	rc = mdb_env_open(s->env, dir,
+			  MDB_NOTLS | (flags & STORE_RDONLY ? MDB_RDONLY : 0),
+			  0644);
+	if (rc) {
+		rc = lmdb_err(rc, "store: open");
+		err_wrap(rc, "store %s", dir);
+		goto fail;
+	}
+	if (!fresh) {
+		/* a crash during creation leaves an empty environment: treat
+		 * it as new rather than refusing it forever */
+		MDB_stat ms;
+		if (mdb_env_stat(s->env, &ms) == 0 && ms.ms_entries == 0 &&
+		    !(flags & STORE_RDONLY) && (flags & STORE_CREATE))
+			fresh = 1;
+	}
+	if ((rc = open_dbs(s, dir, fresh)) < 0)
+		goto fail;
+	free(data_path);
+	*out = s;
+	return 0;
+fail:
+	free(data_path);
+	store_close(s);
+	return rc;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nbe; i++)
+		if (s->be[i] && s->be[i]->free)
+			s->be[i]->free(s->be[i]);
+	for (size_t i = 0; i < s->nrpool; i++)
+		mdb_txn_abort(s->rpool[i]);
+	if (s->env)
+		mdb_env_close(s->env);
+	pthread_cond_destroy(&s->wcond);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+int store_add_backend(struct store *s, struct store_backend *be)
+{
+	int rc = 0;
+	pthread_mutex_lock(&s->lock);
+	if (s->nbe < STORE_MAX_BACKENDS)
+		s->be[s->nbe++] = be;
+	else
+		rc = err_set(-ENOSPC, "store: more than %d backends",
+			     STORE_MAX_BACKENDS);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static size_t backends_snapshot(struct store *s,
+				struct store_backend **be)
+{
+	pthread_mutex_lock(&s->lock);
+	size_t n = s->nbe;
+	memcpy(be, s->be, n * sizeof(*be));
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+/* ---------------------------------------------------------------- blocks */
+
+static int verify(const struct cid *c, uint8_t *data, size_t len,
+		  const char *from)
+{
+	int rc = cid_verify_block(c, data, len);
+	if (rc == 0)
+		return 0;
+	char txt[CID_MAX_TEXT];
+	cid_format(c, txt);
+	if (rc == -EIO)
+		return err_set(-EIO,
+			       "block %s: content does not match its hash "
+			       "(from %s backend)",
+			       txt, from);
+	return err_wrap(rc, "block %s (from %s backend)", txt, from);
+}
+
+int store_get(struct store *s, const struct cid *c, uint8_t **data,
+	      size_t *len)
+{
+	char txt[CID_MAX_TEXT];
+	uint8_t key[CID_MAX_BYTES];
+	MDB_txn *txn;
+	int rc;
+	*data = NULL;
+	*len = 0;
+	if (c->mh_code == MH_IDENTITY) {
+		/* the block is the digest itself */
+		*data = malloc(c->digest_len ? c->digest_len : 1);
+		if (!*data)
+			return err_set(-ENOMEM, "out of memory");
+		memcpy(*data, c->digest, c->digest_len);
+		*len = c->digest_len;
+		return 0;
+	}
+	MDB_val k = {cid_to_bytes(c, key), key}, v;
+	if ((rc = rtxn_get(s, &txn)) < 0)
+		return rc;
+	rc = mdb_get(txn, s->blocks, &k, &v);
+	if (rc == 0) {
+		uint8_t *p = malloc(v.mv_size ? v.mv_size : 1);
+		if (p) {
+			memcpy(p, v.mv_data, v.mv_size);
+			*data = p;
+			*len = v.mv_size;
+		} else {
+			rc = err_set(-ENOMEM, "out of memory");
+		}
+	} else if (rc != MDB_NOTFOUND) {
+		rc = lmdb_err(rc, "store: read block");
+	}
+	rtxn_put(s, txn);
+	if (rc == 0) {
+		if ((rc = verify(c, *data, *len, "lmdb")) < 0) {
+			free(*data);
+			*data = NULL;
+			*len = 0;
+		}
+		return rc;
+	}
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	struct store_backend *be[STORE_MAX_BACKENDS];
+	size_t nbe = backends_snapshot(s, be);
+	for (size_t i = 0; i < nbe; i++) {
+		if (!be[i]->get)
+			continue;
+		rc = be[i]->get(be[i], c, data, len);
+		if (rc == -ENOENT)
+			continue;
+		if (rc < 0)
+			return rc;
+		if ((rc = verify(c, *data, *len, be[i]->name)) < 0) {
+			free(*data);
+			*data = NULL;
+			*len = 0;
+		}
+		return rc;
+	}
+	return err_set(-ENOENT, "block not found: %s", cid_format(c, txt));
+}
+
+int store_has(struct store *s, const struct cid *c)
+{
+	uint8_t key[CID_MAX_BYTES];
+	MDB_txn *txn;
+	int rc;
+	if (c->mh_code == MH_IDENTITY)
+		return 1;
+	MDB_val k = {cid_to_bytes(c, key), key}, v;
+	if ((rc = rtxn_get(s, &txn)) < 0)
+		return rc;
+	rc = mdb_get(txn, s->blocks, &k, &v);
+	rtxn_put(s, txn);
+	if (rc == 0)
+		return 1;
+	if (rc != MDB_NOTFOUND)
+		return lmdb_err(rc, "store: read block");
+	struct store_backend *be[STORE_MAX_BACKENDS];
+	size_t nbe = backends_snapshot(s, be);
+	for (size_t i = 0; i < nbe; i++) {
+		if (be[i]->has) {
+			rc = be[i]->has(be[i], c);
+		} else if (be[i]->get) {
+			uint8_t *d;
+			size_t l;
+			rc = be[i]->get(be[i], c, &d, &l);
+			if (rc == 0) {
+				free(d);
+				rc = 1;
+			} else if (rc == -ENOENT) {
+				rc = 0;
+			}
+		} else {
+			rc = 0;
+		}
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int store_put(struct store *s, const struct cid *c, const uint8_t *data,
+	      size_t len)
+{
+	struct store_txn *t;
+	int rc = store_txn_begin(s, &t);
+	if (rc < 0)
+		return rc;
+	rc = store_txn_put(t, c, data, len);
+	if (rc < 0) {
+		store_txn_abort(t);
+		return rc;
+	}
+	return store_txn_commit(t);
+}
+
+int store_iterate(struct store *s, store_block_cb cb, void *payload)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return lmdb_err(rc, "store: begin read txn");
+	if ((rc = mdb_cursor_open(txn, s->blocks, &cur)) != 0) {
+		rc = lmdb_err(rc, "store: open cursor");
+		goto out;
+	}
+	int op = MDB_FIRST;
+	while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+		struct cid c;
+		size_t used;
+		op = MDB_NEXT;
+		rc = cid_from_bytes(&c, k.mv_data, k.mv_size, &used);
+		if (rc == 0 && used != k.mv_size)
+			rc = err_set(-EIO, "trailing bytes after CID");
+		if (rc < 0) {
+			err_wrap(-EIO, "store: bad key in blocks database");
+			rc = -EIO;
+			goto out;
+		}
+		if ((rc = verify(&c, v.mv_data, v.mv_size, "lmdb")) < 0)
+			goto out;
+		if ((rc = cb(payload, &c, v.mv_data, v.mv_size)) != 0)
+			goto out;
+	}
+	rc = rc == MDB_NOTFOUND ? 0 : lmdb_err(rc, "store: iterate blocks");
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ refs */
+
+static int ref_decode(const MDB_val *v, const char *name, struct cid *out)
+{
+	size_t used;
+	int rc = cid_from_bytes(out, v->mv_data, v->mv_size, &used);
+	if (rc == 0 && used != v->mv_size)
+		rc = -EINVAL;
+	if (rc < 0)
+		return err_set(-EIO, "ref %s: stored root is not a valid CID",
+			       name);
+	return 0;
+}
+
+int store_ref_get(struct store *s, const char *name, struct cid *out)
+{
+	size_t n;
+	MDB_txn *txn;
+	int rc = ref_name_check(name, &n);
+	if (rc < 0)
+		return rc;
+	if ((rc = rtxn_get(s, &txn)) < 0)
+		return rc;
+	MDB_val k = {n, (void *)name}, v;
+	rc = mdb_get(txn, s->refs, &k, &v);
+	if (rc == 0)
+		rc = ref_decode(&v, name, out);
+	else if (rc == MDB_NOTFOUND)
+		rc = err_set(-ENOENT, "unknown ref: %s", name);
+	else
+		rc = lmdb_err(rc, "store: read ref");
+	rtxn_put(s, txn);
+	return rc;
+}
+
+int store_resolve(struct store *s, const char *root, struct cid *out)
+{
+	size_t n;
+	if (!root || !*root)
+		return err_set(-EINVAL, "empty root: want a CID or a ref name");
+	if (cid_parse(out, root) == 0)
+		return 0;
+	if (ref_name_check(root, &n) < 0)
+		return err_set(-EINVAL, "not a CID or ref name: \"%s\"", root);
+	int rc = store_ref_get(s, root, out);
+	if (rc == -ENOENT)
+		return err_set(-ENOENT, "unknown ref or CID: %s", root);
+	return rc;
+}
+
+int store_ref_set(struct store *s, const char *name, const struct cid *root)
+{
+	struct store_txn *t;
+	int rc = store_txn_begin(s, &t);
+	if (rc < 0)
+		return rc;
+	rc = store_txn_set_ref(t, name, root);
+	if (rc < 0) {
+		store_txn_abort(t);
+		return rc;
+	}
+	return store_txn_commit(t);
+}
+
+int store_ref_list(struct store *s,
+		   int (*cb)(void *payload, const char *name,
+			     const struct cid *root),
+		   void *payload)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	char name[STORE_REF_MAX + 1];
+	int rc = rtxn_get(s, &txn);
+	if (rc < 0)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, s->refs, &cur)) != 0) {
+		rc = lmdb_err(rc, "store: open cursor");
+		goto out;
+	}
+	int op = MDB_FIRST;
+	while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+		struct cid c;
+		op = MDB_NEXT;
+		if (k.mv_size == 0 || k.mv_size > STORE_REF_MAX ||
+		    memchr(k.mv_data, 0, k.mv_size)) {
+			rc = err_set(-EIO, "store: bad ref name in database");
+			goto out;
+		}
+		memcpy(name, k.mv_data, k.mv_size);
+		name[k.mv_size] = '\0';
+		if ((rc = ref_decode(&v, name, &c)) < 0)
+			goto out;
+		if ((rc = cb(payload, name, &c)) != 0)
+			goto out;
+	}
+	rc = rc == MDB_NOTFOUND ? 0 : lmdb_err(rc, "store: list refs");
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	rtxn_put(s, txn);
+	return rc;
+}
+
+/* Position `cur` on the newest reflog entry of name[0..n); 1 found, 0 none,
+ * negative errno. */
+static int reflog_last(MDB_cursor *cur, const char *name, size_t n,
+		       MDB_val *k, MDB_val *v)
+{
+	uint8_t key[STORE_REF_MAX + 9];
+	memcpy(key, name, n);
+	key[n] = 0;
+	memset(key + n + 1, 0xff, 8);
+	*k = (MDB_val){n + 9, key};
+	int rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+	if (rc == 0)
+		rc = mdb_cursor_get(cur, k, v, MDB_PREV);
+	else if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(cur, k, v, MDB_LAST);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return lmdb_err(rc, "store: read ref log");
+	return k->mv_size == n + 9 && memcmp(k->mv_data, name, n) == 0 &&
+	       ((const uint8_t *)k->mv_data)[n] == 0;
+}
+
+int store_ref_log(struct store *s, const char *name,
+		  int (*cb)(void *payload, uint64_t time, const struct cid *old,
+			    const struct cid *new_root),
+		  void *payload)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	size_t n;
+	int rc = ref_name_check(name, &n);
+	if (rc < 0)
+		return rc;
+	if ((rc = rtxn_get(s, &txn)) < 0)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, s->reflog, &cur)) != 0) {
+		rc = lmdb_err(rc, "store: open cursor");
+		goto out;
+	}
+	for (rc = reflog_last(cur, name, n, &k, &v); rc == 1;) {
+		const uint8_t *p = v.mv_data;
+		size_t len = v.mv_size, used;
+		uint64_t oldlen;
+		struct cid oldc, newc;
+		if (len < 8 || varint_decode(p + 8, len - 8, &oldlen, &used) ||
+		    oldlen > len - 8 - used) {
+			rc = err_set(-EIO, "ref log of %s: bad entry", name);
+			goto out;
+		}
+		uint64_t t = get_be64(p);
+		p += 8 + used;
+		len -= 8 + used;
+		if (oldlen &&
+		    (cid_from_bytes(&oldc, p, oldlen, &used) || used != oldlen)) {
+			rc = err_set(-EIO, "ref log of %s: bad old CID", name);
+			goto out;
+		}
+		p += oldlen;
+		len -= oldlen;
+		if (cid_from_bytes(&newc, p, len, &used) || used != len) {
+			rc = err_set(-EIO, "ref log of %s: bad new CID", name);
+			goto out;
+		}
+		if ((rc = cb(payload, t, oldlen ? &oldc : NULL, &newc)) != 0)
+			goto out;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+		if (rc == MDB_NOTFOUND) {
+			rc = 0;
+			break;
+		}
+		if (rc) {
+			rc = lmdb_err(rc, "store: read ref log");
+			goto out;
+		}
+		rc = k.mv_size == n + 9 && memcmp(k.mv_data, name, n) == 0 &&
+		     ((const uint8_t *)k.mv_data)[n] == 0;
+	}
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	rtxn_put(s, txn);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ txns */
+
+int store_txn_begin(struct store *s, struct store_txn **out)
+{
+	*out = NULL;
+	if (s->flags & STORE_RDONLY)
+		return err_set(-EROFS, "store is open read-only");
+	struct store_txn *t = calloc(1, sizeof(*t));
+	if (!t)
+		return err_set(-ENOMEM, "out of memory");
+	pthread_mutex_lock(&s->lock);
+	while (s->writer_busy)
+		pthread_cond_wait(&s->wcond, &s->lock);
+	s->writer_busy = 1;
+	pthread_mutex_unlock(&s->lock);
+	t->s = s;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &t->txn);
+	if (rc) {
+		rc = lmdb_err(rc, "store: begin write txn");
+		t->txn = NULL;
+		store_txn_abort(t);
+		return rc;
+	}
+	*out = t;
+	return 0;
+}
+
+static void writer_release(struct store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->writer_busy = 0;
+	pthread_cond_signal(&s->wcond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static int txn_fail(struct store_txn *t, int rc, const char *what)
+{
+	if (rc == MDB_MAP_FULL) {
+		MDB_envinfo info;
+		mdb_env_info(t->s->env, &info);
+		t->err = err_set(-ENOSPC,
+				 "%s: store map full (%zu MiB); nothing of "
+				 "this transaction was written",
+				 what, info.me_mapsize >> 20);
+	} else {
+		t->err = lmdb_err(rc, what);
+	}
+	return t->err;
+}
+
+int store_txn_put(struct store_txn *t, const struct cid *c,
+		  const uint8_t *data, size_t len)
+{
+	uint8_t key[CID_MAX_BYTES];
+	if (t->err)
+		return err_set(t->err, "store: transaction already failed");
+	if (len > STORE_MAX_BLOCK) {
+		char txt[CID_MAX_TEXT];
+		return err_set(-EFBIG, "block %s: %zu bytes is over the %u "
+				       "byte limit",
+			       cid_format(c, txt), len, STORE_MAX_BLOCK);
+	}
+	if (c->mh_code == MH_IDENTITY)
+		return 0; /* never stored: the CID holds the data */
+	MDB_val k = {cid_to_bytes(c, key), key}, v = {len, (void *)data};
+	int rc = mdb_put(t->txn, t->s->blocks, &k, &v, MDB_NOOVERWRITE);
+	if (rc == 0 || rc == MDB_KEYEXIST)
+		return 0;
+	return txn_fail(t, rc, "store: write block");
+}
+
+int store_txn_set_ref(struct store_txn *t, const char *name,
+		      const struct cid *root)
+{
+	size_t n;
+	MDB_cursor *cur = NULL;
+	uint8_t oldb[CID_MAX_BYTES], newb[CID_MAX_BYTES];
+	uint8_t val[8 + VARINT_MAX_BYTES + 2 * CID_MAX_BYTES];
+	uint8_t key[STORE_REF_MAX + 9];
+	size_t oldlen = 0, newlen = cid_to_bytes(root, newb);
+	uint64_t seq = 1;
+	MDB_val k, v;
+	if (t->err)
+		return err_set(t->err, "store: transaction already failed");
+	int rc = ref_name_check(name, &n);
+	if (rc < 0)
+		return rc;
+	k = (MDB_val){n, (void *)name};
+	rc = mdb_get(t->txn, t->s->refs, &k, &v);
+	if (rc == 0) {
+		if (v.mv_size > CID_MAX_BYTES)
+			return err_set(-EIO, "ref %s: stored root too long",
+				       name);
+		oldlen = v.mv_size;
+		memcpy(oldb, v.mv_data, oldlen);
+	} else if (rc != MDB_NOTFOUND) {
+		return txn_fail(t, rc, "store: read ref");
+	}
+	if ((rc = mdb_cursor_open(t->txn, t->s->reflog, &cur)) != 0)
+		return txn_fail(t, rc, "store: open cursor");
+	rc = reflog_last(cur, name, n, &k, &v);
+	if (rc == 1)
+		seq = get_be64((const uint8_t *)k.mv_data + n + 1) + 1;
+	mdb_cursor_close(cur);
+	if (rc < 0)
+		return rc;
+	k = (MDB_val){n, (void *)name};
+	v = (MDB_val){newlen, newb};
+	if ((rc = mdb_put(t->txn, t->s->refs, &k, &v, 0)) != 0)
+		return txn_fail(t, rc, "store: write ref");
+	memcpy(key, name, n);
+	key[n] = 0;
+	put_be64(key + n + 1, seq);
+	put_be64(val, (uint64_t)time(NULL));
+	size_t vl = 8 + varint_encode(oldlen, val + 8);
+	memcpy(val + vl, oldb, oldlen);
+	vl += oldlen;
+	memcpy(val + vl, newb, newlen);
+	vl += newlen;
+	k = (MDB_val){n + 9, key};
+	v = (MDB_val){vl, val};
+	if ((rc = mdb_put(t->txn, t->s->reflog, &k, &v, 0)) != 0)
+		return txn_fail(t, rc, "store: write ref log");
+	return 0;
+}
+
+int store_txn_commit(struct store_txn *t)
+{
+	int rc;
+	if (t->err) {
+		rc = err_set(t->err, "store: commit of a failed transaction: "
+				     "nothing written");
+		store_txn_abort(t);
+		return rc;
+	}
+	rc = mdb_txn_commit(t->txn);
+	t->txn = NULL;
+	if (rc)
+		rc = rc == MDB_MAP_FULL ? err_set(-ENOSPC, "store: commit: "
+							   "map full")
+					: lmdb_err(rc, "store: commit");
+	store_txn_abort(t);
+	return rc;
+}
+
+void store_txn_abort(struct store_txn *t)
+{
+	if (!t)
+		return;
+	if (t->txn)
+		mdb_txn_abort(t->txn);
+	if (t->s)
+		writer_release(t->s);
+	free(t);
+}
+
+/* ------------------------------------------------- for other store/ code */
+
+MDB_env *store_lmdb_env(struct store *s)
+{
+	return s->env;
+}
+
+unsigned int store_lmdb_staging_dbi(struct store *s)
+{
+	return s->staging;
+}
+
+MDB_txn *store_txn_lmdb(struct store_txn *t)
+{
+	return t->txn;
+}
+
+struct store *store_txn_store(struct store_txn *t)
+{
+	return t->s;
+}

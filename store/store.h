@@ -1,0 +1,109 @@
+/* store.h - the block store front: what hamt/, fs/ and tools/ use.
+ *
+ * A store is one LMDB environment in a directory, with named databases
+ *   blocks   binary CID -> block bytes
+ *   refs     ref name -> binary CID of its current root
+ *   reflog   ref name + 0x00 + big-endian u64 sequence -> entry (time, old, new)
+ *   staging  per ref staged changes (used by the mount; see staging.h)
+ *   meta     store format version
+ * plus optional extra read-only backends (e.g. a CAR file) tried after
+ * LMDB when a block is not found there.
+ *
+ * Every block returned by store_get() has been checked against its CID's
+ * hash (a mismatch is -EIO with a message naming the CID, never data).
+ * Blocks over STORE_MAX_BLOCK are refused on put (-EFBIG).
+ *
+ * Threads: a store may be used from any number of threads at once. Reads
+ * use short LMDB read transactions; only one write transaction may be open
+ * at a time in the process (store_txn_begin blocks until it can start).
+ */
+#ifndef STORE_STORE_H
+#define STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hamt/cid.h"
+#include "store/backend.h"
+
+#define STORE_MAX_BLOCK (2u * 1024 * 1024) /* refused above this on import */
+#define STORE_MAX_WRITE (1u * 1024 * 1024) /* we never write bigger blocks */
+#define STORE_REF_MAX 255                  /* longest ref name */
+
+/* flags for store_open */
+#define STORE_CREATE 1u /* create the directory and store if missing */
+#define STORE_RDONLY 2u /* open read-only */
+
+struct store;
+struct store_txn;
+
+/* Open (or with STORE_CREATE create) the store in `dir`. -ENOENT with a
+ * message if it does not exist and STORE_CREATE is not given; -EINVAL if the
+ * directory is not a hamtfs store; -EACCES/-EROFS as LMDB reports. */
+int store_open(struct store **out, const char *dir, unsigned flags);
+/* Close the store and free its backends. NULL is a no-op. */
+void store_close(struct store *s);
+
+/* Add a read-only backend tried after LMDB; the store takes ownership. */
+int store_add_backend(struct store *s, struct store_backend *be);
+
+/* Fetch and verify block `c`. `*data` is malloc()ed (caller frees).
+ * 0, -ENOENT (message names the CID), -EIO on hash mismatch. */
+int store_get(struct store *s, const struct cid *c, uint8_t **data,
+	      size_t *len);
+/* 1 present, 0 absent, negative errno. */
+int store_has(struct store *s, const struct cid *c);
+/* Store one block in its own durable transaction. */
+int store_put(struct store *s, const struct cid *c, const uint8_t *data,
+	      size_t len);
+/* Call cb for every block in the LMDB backend (CID order). */
+int store_iterate(struct store *s, store_block_cb cb, void *payload);
+
+/* Resolve ROOT text: a CID, else a ref name. 0, -ENOENT ("unknown ref or
+ * CID: X"), -EINVAL. */
+int store_resolve(struct store *s, const char *root, struct cid *out);
+
+/* Refs. */
+int store_ref_get(struct store *s, const char *name, struct cid *out);
+/* Set a ref in its own durable transaction (appends to the ref log). */
+int store_ref_set(struct store *s, const char *name, const struct cid *root);
+/* List ref names; cb returns non-zero to stop. */
+int store_ref_list(struct store *s,
+		   int (*cb)(void *payload, const char *name,
+			     const struct cid *root),
+		   void *payload);
+/* The ref log of `name`, newest first: time (unix seconds), previous root
+ * (NULL for the first), new root. */
+int store_ref_log(struct store *s, const char *name,
+		  int (*cb)(void *payload, uint64_t time, const struct cid *old,
+			    const struct cid *new_root),
+		  void *payload);
+
+/* Write transactions: everything put through one transaction becomes
+ * durable together at store_txn_commit(), or not at all. */
+int store_txn_begin(struct store *s, struct store_txn **out);
+/* Put a block (skipped if already present). -EFBIG over STORE_MAX_BLOCK,
+ * -ENOSPC if the disk or map is full. */
+int store_txn_put(struct store_txn *t, const struct cid *c,
+		  const uint8_t *data, size_t len);
+int store_txn_set_ref(struct store_txn *t, const char *name,
+		      const struct cid *root);
+/* Commit durably (fsync). On failure nothing of the txn is kept. The txn is
+ * freed either way. */
+int store_txn_commit(struct store_txn *t);
+/* Discard the txn and free it. NULL is a no-op. */
+void store_txn_abort(struct store_txn *t);
+
+/* For other store/ modules only (the staging area, which must share the
+ * commit's LMDB write transaction): the LMDB handles behind the front.
+ * The environment and the `staging` database handle live as long as the
+ * store; the MDB_txn is the write transaction of `t` (valid until commit or
+ * abort, only on the thread using `t`). Nothing outside store/ uses these. */
+struct MDB_env;
+struct MDB_txn;
+struct MDB_env *store_lmdb_env(struct store *s);
+unsigned int store_lmdb_staging_dbi(struct store *s);
+struct MDB_txn *store_txn_lmdb(struct store_txn *t);
+struct store *store_txn_store(struct store_txn *t);
+
+#endif

@@ -1,0 +1,75 @@
+#include "test.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+unsigned long test_passed, test_failed;
+
+const char *test_tmpdir(const char *name)
+{
+	static char path[4096];
+	const char *base = getenv("TEST_TMP");
+	if (!base || !*base)
+		base = "/tmp/hamtfs-test";
+	mkdir(base, 0755);
+	snprintf(path, sizeof(path), "%s/%s.%d", base, name, (int)getpid());
+	char cmd[4200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+	if (system(cmd) != 0)
+		fprintf(stderr, "warning: could not clean %s\n", path);
+	mkdir(path, 0755);
+	return path;
+}
+
+const char *test_fixture(const char *rel)
+{
+	static char path[4096];
+	const char *base = getenv("FIXTURES");
+	if (!base || !*base)
+		base = "../shared/fixtures";
+	snprintf(path, sizeof(path), "%s/%s", base, rel);
+	return path;
+}
+
+uint8_t *test_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	size_t cap = 4096, n = 0;
+	uint8_t *p = malloc(cap);
+	while (p) {
+		size_t got = fread(p + n, 1, cap - n, f);
+		n += got;
+		if (n < cap)
+			break;
+		cap *= 2;
+		uint8_t *q = realloc(p, cap);
+		if (!q) {
+			free(p);
+			p = NULL;
+		}
+		p = q;
+	}
+	fclose(f);
+	*len = n;
+	return p;
+}
+
+uint64_t test_rand(uint64_t *state)
+{
+	uint64_t x = *state ? *state : 0x9E3779B97F4A7C15ull;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545F4914F6CDD1Dull;
+}
+
+int test_summary(void)
+{
+	printf("%lu passed, %lu failed\n", test_passed, test_failed);
+	return test_failed ? 1 : 0;
+}

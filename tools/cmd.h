@@ -1,0 +1,36 @@
+/* cmd.h - the `hamt` subcommands and the helpers they share. */
+#ifndef TOOLS_CMD_H
+#define TOOLS_CMD_H
+
+#include <stdio.h>
+
+#include "hamt/hamt.h"
+#include "store/store.h"
+
+int cmd_build(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+
+/* Print the current command's usage line to f. */
+void cmd_usage(FILE *f);
+/* Print the current command's help to stdout; returns 0. */
+int cmd_help(void);
+/* Print "hamt CMD: what: <err_msg()>" to stderr; returns 1. */
+int cmd_fail(const char *what);
+/* Print a usage error (fmt with one %s) and the usage; returns 2. */
+int cmd_bad_usage(const char *fmt, const char *arg);
+
+/* Parse the common options (--store DIR, --help) of commands taking only
+ * positional arguments; returns the index of the first positional argument,
+ * or -1 after printing help (exit 0) / -2 after a usage error (exit 2). */
+int cmd_parse_common(int argc, char **argv, const char **store_dir);
+
+/* Open the store (creating it if `create`) and, if `root_text` is given,
+ * resolve it and open the map. Prints errors; returns 0 or 1. */
+int cmd_open(const char *dir, int create, const char *root_text,
+	     struct store **s, struct hamt **h);
+
+#endif

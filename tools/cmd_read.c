@@ -1,0 +1,238 @@
+/* cmd_read.c - get, ls, import, export, verify. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hamt/err.h"
+#include "hamt/hash.h"
+#include "hamt/names.h"
+#include "store/car.h"
+#include "tools/cmd.h"
+
+int cmd_parse_common(int argc, char **argv, const char **store_dir)
+{
+	static const struct option opts[] = {
+	    {"store", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0}};
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			*store_dir = optarg;
+			break;
+		case 'h':
+			cmd_help();
+			return -1;
+		default:
+			cmd_bad_usage("unknown option '%s'", argv[optind - 1]);
+			return -2;
+		}
+	}
+	if (!*store_dir) {
+		cmd_bad_usage("%s", "--store DIR is required");
+		return -2;
+	}
+	return optind;
+}
+
+int cmd_open(const char *dir, int create, const char *root_text,
+	     struct store **s, struct hamt **h)
+{
+	*s = NULL;
+	if (h)
+		*h = NULL;
+	int rc = store_open(s, dir, create ? STORE_CREATE : 0);
+	if (rc)
+		return cmd_fail("cannot open store");
+	if (!root_text)
+		return 0;
+	struct cid root;
+	rc = store_resolve(*s, root_text, &root);
+	if (!rc)
+		rc = hamt_open(h, *s, &root);
+	if (rc) {
+		store_close(*s);
+		*s = NULL;
+		return cmd_fail(root_text);
+	}
+	return 0;
+}
+
+/* positional arguments after the common options, exactly `want` of them */
+static int positional(int argc, char **argv, const char **store, int want,
+		      int *first)
+{
+	int i = cmd_parse_common(argc, argv, store);
+	if (i < 0)
+		return i == -1 ? 0 : 2;
+	if (argc - i != want) {
+		cmd_usage(stderr);
+		return 2;
+	}
+	*first = i;
+	return -1;
+}
+
+int cmd_get(int argc, char **argv)
+{
+	const char *dir = NULL;
+	int i, rc = positional(argc, argv, &dir, 2, &i);
+	if (rc >= 0)
+		return rc;
+	struct store *s;
+	struct hamt *h;
+	if (cmd_open(dir, 0, argv[i], &s, &h))
+		return 1;
+	struct buf val = {0}, out = {0};
+	const char *key = argv[i + 1];
+	rc = hamt_get(h, (const uint8_t *)key, strlen(key), &val);
+	if (rc == -ENOENT) {
+		fprintf(stderr, "hamt get: %s: not found\n", key);
+		rc = 1;
+	} else if (rc || (rc = hamt_value_render(s, val.data, val.len, &out))) {
+		rc = cmd_fail(key);
+	} else if (fwrite(out.data, 1, out.len, stdout) != out.len ||
+		   fflush(stdout)) {
+		fprintf(stderr, "hamt get: writing stdout: %s\n",
+			strerror(errno));
+		rc = 1;
+	}
+	buf_free(&val);
+	buf_free(&out);
+	hamt_free(h);
+	store_close(s);
+	return rc;
+}
+
+struct ls_ctx {
+	uint64_t alg;
+	unsigned long long n;
+};
+
+static int ls_one(void *payload, const uint8_t *key, size_t klen,
+		  const uint8_t *val, size_t vlen)
+{
+	struct ls_ctx *l = payload;
+	uint8_t hash[HASH_MAX_BYTES];
+	size_t hl;
+	char name[NAME_MAX_BYTES + 1];
+	(void)val;
+	(void)vlen;
+	int rc = hash_key(l->alg, key, klen, hash, &hl);
+	if (rc)
+		return rc;
+	size_t n = name_from_key(key, klen, hash, hl, name);
+	name[n] = '\n';
+	if (fwrite(name, 1, n + 1, stdout) != n + 1)
+		return err_set(-EIO, "writing stdout: %s", strerror(errno));
+	l->n++;
+	return 0;
+}
+
+int cmd_ls(int argc, char **argv)
+{
+	const char *dir = NULL;
+	int i, rc = positional(argc, argv, &dir, 1, &i);
+	if (rc >= 0)
+		return rc;
+	struct store *s;
+	struct hamt *h;
+	if (cmd_open(dir, 0, argv[i], &s, &h))
+		return 1;
+	struct ls_ctx l = {.alg = hamt_get_params(h)->hash_alg};
+	rc = hamt_iterate(h, ls_one, &l);
+	if (!rc && fflush(stdout))
+		rc = err_set(-EIO, "writing stdout: %s", strerror(errno));
+	if (rc)
+		rc = cmd_fail(argv[i]);
+	hamt_free(h);
+	store_close(s);
+	return rc;
+}
+
+int cmd_import(int argc, char **argv)
+{
+	const char *dir = NULL;
+	int i, rc = positional(argc, argv, &dir, 1, &i);
+	if (rc >= 0)
+		return rc;
+	struct store *s;
+	if (cmd_open(dir, 1, NULL, &s, NULL))
+		return 1;
+	struct cid *roots = NULL;
+	size_t n = 0;
+	rc = car_import(s, argv[i], &roots, &n);
+	if (rc) {
+		rc = cmd_fail(argv[i]);
+	} else {
+		char txt[CID_MAX_TEXT];
+		for (size_t k = 0; k < n; k++)
+			printf("%s\n", cid_format(&roots[k], txt));
+	}
+	free(roots);
+	store_close(s);
+	return rc;
+}
+
+int cmd_export(int argc, char **argv)
+{
+	const char *dir = NULL;
+	int i, rc = positional(argc, argv, &dir, 2, &i);
+	if (rc >= 0)
+		return rc;
+	struct store *s;
+	if (cmd_open(dir, 0, NULL, &s, NULL))
+		return 1;
+	struct cid root;
+	uint64_t blocks = 0, bytes = 0;
+	rc = store_resolve(s, argv[i], &root);
+	if (!rc)
+		rc = car_export(s, &root, argv[i + 1], &blocks, &bytes);
+	if (rc)
+		rc = cmd_fail(argv[i + 1]);
+	else
+		fprintf(stderr, "exported %llu blocks, %llu bytes to %s\n",
+			(unsigned long long)blocks, (unsigned long long)bytes,
+			argv[i + 1]);
+	store_close(s);
+	return rc;
+}
+
+int cmd_verify(int argc, char **argv)
+{
+	const char *dir = NULL;
+	int i, rc = positional(argc, argv, &dir, 1, &i);
+	if (rc >= 0)
+		return rc;
+	struct store *s;
+	struct hamt *h;
+	if (cmd_open(dir, 0, argv[i], &s, &h))
+		return 1;
+	struct hamt_stats st;
+	rc = hamt_verify(h, &st);
+	if (rc) {
+		rc = cmd_fail("defect");
+	} else {
+		char txt[CID_MAX_TEXT];
+		const struct hamt_params *p = hamt_get_params(h);
+		printf("ok %s\nkeys %llu\nblocks %llu\ndepth %u\nbytes %llu\n"
+		       "value_blocks %llu\nvalue_bytes %llu\n"
+		       "hash_alg 0x%llx\nbit_width %u\nbucket_size %u\n",
+		       cid_format(hamt_root(h), txt),
+		       (unsigned long long)st.keys,
+		       (unsigned long long)st.blocks, st.depth,
+		       (unsigned long long)st.bytes,
+		       (unsigned long long)st.value_blocks,
+		       (unsigned long long)st.value_bytes,
+		       (unsigned long long)p->hash_alg, p->bit_width,
+		       p->bucket_size);
+	}
+	hamt_free(h);
+	store_close(s);
+	return rc;
+}

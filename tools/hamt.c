@@ -1,0 +1,115 @@
+/* hamt - the command-line tool over hamt/ and store/. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hamt/err.h"
+#include "hamt/hamt.h"
+#include "hamt/hash.h"
+#include "hamt/names.h"
+#include "store/car.h"
+#include "store/store.h"
+#include "tools/cmd.h"
+
+static const struct cmd {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *usage;
+	const char *help;
+} CMDS[] = {
+    {"build", cmd_build,
+     "hamt build --store DIR [--ref NAME] [--bit-width N] [--bucket-size N]\n"
+     "           [--format tsv|jsonl] [--values link|inline] [FILE|-]",
+     "Build a new map from records (one per line) and print its root CID\n"
+     "(the last line on stdout). tsv: key<TAB>value; jsonl: {\"key\": ...,\n"
+     "\"value\": ...}. link stores each value as its own block (raw for tsv,\n"
+     "DAG-CBOR for jsonl) and links it; inline stores it in the map.\n"
+     "Defaults: bit width 8, bucket size 3, tsv, link. With --ref the ref\n"
+     "is set to the new root in the same transaction.\n"},
+    {"get", cmd_get, "hamt get --store DIR ROOT KEY",
+     "Write the contents of KEY (as a mounted file shows them) to stdout.\n"
+     "Exit status 1 and \"not found\" when the key is absent.\n"},
+    {"ls", cmd_ls, "hamt ls --store DIR ROOT",
+     "Print every key, one per line, as its file name (see README: '/',\n"
+     "'%', NUL and the dot of \".\"/\"..\" are %XX-escaped).\n"},
+    {"import", cmd_import, "hamt import --store DIR FILE.car",
+     "Import every block of a CARv1 or CARv2 file (verifying each hash) in\n"
+     "one transaction and print the CAR's root CIDs.\n"},
+    {"export", cmd_export, "hamt export --store DIR ROOT FILE.car",
+     "Write a CARv1 whose single root is ROOT, holding every block\n"
+     "reachable from it (HAMT nodes and the value blocks they link).\n"},
+    {"verify", cmd_verify, "hamt verify --store DIR ROOT",
+     "Walk the whole tree: every block's hash, every node's shape, bucket\n"
+     "order and size, key positions, canonical form and depth. Prints a\n"
+     "summary, or the first defect and exits non-zero.\n"},
+};
+
+#define NCMDS (sizeof(CMDS) / sizeof(CMDS[0]))
+
+static void usage_all(FILE *f)
+{
+	fprintf(f, "usage: hamt COMMAND [OPTIONS] ...\n\n"
+		   "ROOT is a CID or a ref name of the store.\n\n"
+		   "commands:\n");
+	for (size_t i = 0; i < NCMDS; i++)
+		fprintf(f, "  %s\n", CMDS[i].usage);
+	fprintf(f, "\n'hamt COMMAND --help' describes one command.\n");
+}
+
+static const struct cmd *current;
+
+void cmd_usage(FILE *f)
+{
+	fprintf(f, "usage: %s\n", current->usage);
+}
+
+int cmd_help(void)
+{
+	printf("usage: %s\n\n%s", current->usage, current->help);
+	return 0;
+}
+
+int cmd_fail(const char *what)
+{
+	fprintf(stderr, "hamt %s: %s%s%s\n", current->name, what ? what : "",
+		what ? ": " : "", err_msg());
+	return 1;
+}
+
+int cmd_bad_usage(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "hamt %s: ", current->name);
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	cmd_usage(stderr);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage_all(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		usage_all(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("hamt 0.1.0\n");
+		return 0;
+	}
+	for (size_t i = 0; i < NCMDS; i++) {
+		if (!strcmp(argv[1], CMDS[i].name)) {
+			current = &CMDS[i];
+			return CMDS[i].run(argc - 1, argv + 1);
+		}
+	}
+	fprintf(stderr, "hamt: unknown command '%s'\n", argv[1]);
+	usage_all(stderr);
+	return 2;
+}
