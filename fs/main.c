@@ -155,6 +155,22 @@ static int open_view(struct fs *fs)
 	return 0;
 }
 
+/* Open the store and the view of ROOT; prints (or logs) why not. */
+static int open_store_and_view(struct fs *fs)
+{
+	if (store_open(&fs->store, fs->store_dir, 0)) {
+		fs_log("store %s: %s", fs->store_dir, err_msg());
+		return -1;
+	}
+	if (open_view(fs)) {
+		fs_log("root %s: %s", fs->root_arg, err_msg());
+		store_close(fs->store);
+		fs->store = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -199,22 +215,24 @@ int main(int argc, char *argv[])
 	fs.store_dir = conf.store;
 	fs.uid = getuid();
 	fs.gid = getgid();
-	if (store_open(&fs.store, conf.store, 0)) {
-		fprintf(stderr, "hamtfs: store %s: %s\n", conf.store,
-			err_msg());
-		goto out_opts;
-	}
 	size_t cache_bytes = (size_t)conf.cache_mb << 20;
+	pthread_rwlock_init(&fs.view_lock, NULL);
 	if (hamt_cache_new(&fs.cache, cache_bytes - cache_bytes / 4) ||
 	    fs_inodes_init(&fs.inodes) ||
 	    fs_content_init(&fs.content, cache_bytes / 4)) {
 		fprintf(stderr, "hamtfs: %s\n", err_msg());
-		goto out_store;
-	}
-	pthread_rwlock_init(&fs.view_lock, NULL);
-	if (open_view(&fs)) {
-		fprintf(stderr, "hamtfs: root %s: %s\n", conf.root, err_msg());
 		goto out_caches;
+	}
+	/* Check the store and root now, so errors reach the terminal. LMDB
+	 * must not be used across fork(), and fuse_daemonize() forks: the
+	 * store is opened again in the process that serves the mount. */
+	if (open_store_and_view(&fs))
+		goto out_caches;
+	if (!opts.foreground) {
+		fs_view_put(fs.view);
+		fs.view = NULL;
+		store_close(fs.store);
+		fs.store = NULL;
 	}
 	se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &fs);
 	if (!se)
@@ -224,17 +242,25 @@ int main(int argc, char *argv[])
 	if (fuse_session_mount(se, opts.mountpoint) != 0)
 		goto out_signals;
 	fuse_daemonize(opts.foreground);
+	if (!opts.foreground)
+		fs_log_to_syslog();
+	if (!fs.store && open_store_and_view(&fs)) {
+		ret = 1;
+		goto out_unmount;
+	}
 	if (opts.singlethread) {
 		ret = fuse_session_loop(se);
 	} else {
 		struct fuse_loop_config *lc = fuse_loop_cfg_create();
 		fuse_loop_cfg_set_clone_fd(lc, opts.clone_fd);
-		fuse_loop_cfg_set_max_threads(lc, opts.max_threads);
+		if (opts.max_threads > 0 && opts.max_threads <= 100000)
+			fuse_loop_cfg_set_max_threads(lc, opts.max_threads);
 		fuse_loop_cfg_set_idle_threads(lc, opts.max_idle_threads);
 		ret = fuse_session_loop_mt(se, lc);
 		fuse_loop_cfg_destroy(lc);
 	}
 	ret = ret ? 1 : 0;
+out_unmount:
 	fuse_session_unmount(se);
 out_signals:
 	fuse_remove_signal_handlers(se);
@@ -247,7 +273,6 @@ out_caches:
 	fs_content_destroy(&fs.content);
 	fs_inodes_destroy(&fs.inodes);
 	hamt_cache_free(fs.cache);
-out_store:
 	store_close(fs.store);
 out_opts:
 	free(opts.mountpoint);

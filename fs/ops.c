@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <syslog.h>
 
 #include "fs/fs.h"
 #include "fs/ops.h"
@@ -28,13 +29,25 @@ static struct fs *FS(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
+static int log_syslog;
+
+void fs_log_to_syslog(void)
+{
+	openlog("hamtfs", LOG_PID, LOG_DAEMON);
+	log_syslog = 1;
+}
+
 void fs_log(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("hamtfs: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	if (log_syslog) {
+		vsyslog(LOG_ERR, fmt, ap);
+	} else {
+		fputs("hamtfs: ", stderr);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	}
 	va_end(ap);
 }
 

@@ -7,6 +7,8 @@
 
 extern const struct fuse_lowlevel_ops fs_ops;
 
+/* From now on fs_log() goes to syslog (after daemonizing). */
+void fs_log_to_syslog(void);
 /* One line to stderr (or syslog when daemonized), prefixed "hamtfs: ". */
 void fs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

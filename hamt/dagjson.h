@@ -9,8 +9,9 @@
  * Input (for building maps from JSON data) parses plain JSON with jansson
  * and maps it to the IPLD data model: objects -> maps, arrays -> lists,
  * strings -> strings, true/false/null, numbers with an integral value in
- * int64/uint64 range -> integers, other numbers -> 64-bit floats.
- * No "/" link interpretation is done on input (it is plain JSON).
+ * int64 range -> integers (larger integers are refused with a message), other
+ * numbers -> 64-bit floats. No "/" link interpretation is done on input (it is
+ * plain JSON).
  */
 #ifndef HAMT_DAGJSON_H
 #define HAMT_DAGJSON_H

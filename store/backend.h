@@ -64,8 +64,8 @@ size_t store_cidmap_count(const struct store_cidmap *m);
 /* Call cb(payload, c, v0, v1) for every entry (unspecified order); stops
  * with cb's non-zero value. */
 int store_cidmap_each(const struct store_cidmap *m,
-		      int (*cb)(void *payload, const struct cid *c,
-				uint64_t v0, uint64_t v1),
+		      int (*cb)(void *payload, const struct cid *c, uint64_t v0,
+				uint64_t v1),
 		      void *payload);
 
 #endif

@@ -68,14 +68,14 @@ static int win_read(struct car_reader *r, uint64_t off, size_t n,
 	}
 	size_t got = 0;
 	while (got < want) {
-		ssize_t k = pread(r->fd, r->win + got, want - got,
-				  (off_t)(off + got));
+		ssize_t k =
+		    pread(r->fd, r->win + got, want - got, (off_t)(off + got));
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
 			r->win_len = 0;
-			return err_set(-errno, "%s: read at byte %" PRIu64
-					       ": %s",
+			return err_set(-errno,
+				       "%s: read at byte %" PRIu64 ": %s",
 				       r->path, off + got, strerror(errno));
 		}
 		if (k == 0)
@@ -85,8 +85,9 @@ static int win_read(struct car_reader *r, uint64_t off, size_t n,
 	r->win_off = off;
 	r->win_len = got;
 	if (got < n)
-		return err_set(-EINVAL, "%s: truncated at byte %" PRIu64
-					" (file shrank while reading)",
+		return err_set(-EINVAL,
+			       "%s: truncated at byte %" PRIu64
+			       " (file shrank while reading)",
 			       r->path, off + got);
 	*p = r->win;
 	return 0;
@@ -98,8 +99,9 @@ static int read_varint(struct car_reader *r, uint64_t off, uint64_t end,
 {
 	const uint8_t *p;
 	if (off >= end)
-		return err_set(-EINVAL, "%s: truncated: %s missing at byte "
-					"%" PRIu64,
+		return err_set(-EINVAL,
+			       "%s: truncated: %s missing at byte "
+			       "%" PRIu64,
 			       r->path, what, off);
 	size_t avail = end - off < VARINT_MAX_BYTES ? (size_t)(end - off)
 						    : VARINT_MAX_BYTES;
@@ -146,8 +148,7 @@ static int read_header(struct car_reader *r, uint64_t off, uint64_t end,
 	if (hlen > end - off - used)
 		return err_set(-EINVAL,
 			       "%s: truncated header at byte %" PRIu64
-			       " (%" PRIu64 " bytes claimed, %" PRIu64
-			       " left)",
+			       " (%" PRIu64 " bytes claimed, %" PRIu64 " left)",
 			       r->path, off, hlen, end - off - used);
 	if ((rc = win_read(r, off + used, (size_t)hlen, &p)) < 0)
 		return rc;
@@ -248,8 +249,9 @@ int car_reader_open(struct car_reader **out, const char *path)
 		    0x73, 0x69, 0x6f, 0x6e, 0x02};
 		if (next != CARV2_PRAGMA_LEN ||
 		    r->file_size < CARV2_PRAGMA_LEN + CARV2_HEADER_LEN) {
-			rc = err_set(-EINVAL, "%s: bad or truncated CARv2 "
-					      "pragma/header",
+			rc = err_set(-EINVAL,
+				     "%s: bad or truncated CARv2 "
+				     "pragma/header",
 				     path);
 			goto fail;
 		}
@@ -286,9 +288,9 @@ int car_reader_open(struct car_reader **out, const char *path)
 	} else if (version == 1) {
 		r->end = r->file_size;
 	} else {
-		rc = err_set(-EINVAL, "%s: CAR version %" PRIu64
-				      " not supported",
-			     path, version);
+		rc = err_set(-EINVAL,
+			     "%s: CAR version %" PRIu64 " not supported", path,
+			     version);
 		goto fail;
 	}
 	r->pos = next;
@@ -317,8 +319,8 @@ int car_reader_next(struct car_reader *r, struct cid *c, const uint8_t **data,
 	if (r->pos == r->end)
 		return 0;
 	uint64_t off = r->pos;
-	if ((rc = read_varint(r, off, r->end, &slen, &used,
-			      "section length")) < 0)
+	if ((rc = read_varint(r, off, r->end, &slen, &used, "section length")) <
+	    0)
 		goto bad;
 	if (slen == 0) {
 		rc = err_set(-EINVAL, "%s: empty section at byte %" PRIu64,
@@ -457,8 +459,8 @@ static int wr(struct car_writer *w, const void *p, size_t n)
 	if (w->err)
 		return w->err;
 	if (n && fwrite(p, 1, n, w->f) != n)
-		w->err = err_set(errno ? -errno : -EIO, "%s: write: %s",
-				 w->tmp, strerror(errno ? errno : EIO));
+		w->err = err_set(errno ? -errno : -EIO, "%s: write: %s", w->tmp,
+				 strerror(errno ? errno : EIO));
 	return w->err;
 }
 
@@ -518,8 +520,9 @@ int car_writer_put(struct car_writer *w, const struct cid *c,
 	int rc;
 	if (len > STORE_MAX_BLOCK) {
 		char txt[CID_MAX_TEXT];
-		return err_set(-EFBIG, "block %s: %zu bytes is over the %u "
-				       "byte limit",
+		return err_set(-EFBIG,
+			       "block %s: %zu bytes is over the %u "
+			       "byte limit",
 			       cid_format(c, txt), len, STORE_MAX_BLOCK);
 	}
 	size_t cl = cid_to_bytes(c, cb);
@@ -540,8 +543,8 @@ int car_writer_finish(struct car_writer *w)
 		rc = err_set(-errno, "%s: close: %s", w->tmp, strerror(errno));
 	w->f = NULL;
 	if (!rc && rename(w->tmp, w->path) < 0)
-		rc = err_set(-errno, "%s: rename: %s", w->path,
-			     strerror(errno));
+		rc =
+		    err_set(-errno, "%s: rename: %s", w->path, strerror(errno));
 	if (!rc) {
 		/* make the rename durable too */
 		char *dir = strdup(w->path);

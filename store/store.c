@@ -16,8 +16,10 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,13 +33,22 @@
 
 #define STORE_FORMAT_VERSION 1u
 #define STORE_MAX_BACKENDS 16
-#define RPOOL_MAX 64
+#define RPOOL_SHARDS 8
+#define RPOOL_MAX 16 /* per shard */
 
 #if UINTPTR_MAX > 0xffffffffu
 #define STORE_MAP_SIZE ((size_t)1 << 40) /* 1 TiB, sparse */
 #else
 #define STORE_MAP_SIZE ((size_t)1 << 30) /* 1 GiB on 32-bit */
 #endif
+
+/* Reset read txns ready for mdb_txn_renew; a thread uses the shard chosen
+ * by its thread number, so threads rarely contend for the same lock. */
+struct rpool {
+	pthread_mutex_t lock; /* guards txn, n */
+	MDB_txn *txn[RPOOL_MAX];
+	size_t n;
+};
 
 struct store {
 	MDB_env *env;
@@ -48,8 +59,7 @@ struct store {
 	int writer_busy;
 	struct store_backend *be[STORE_MAX_BACKENDS];
 	size_t nbe;
-	MDB_txn *rpool[RPOOL_MAX]; /* reset read txns ready for renew */
-	size_t nrpool;
+	struct rpool rpool[RPOOL_SHARDS];
 };
 
 struct store_txn {
@@ -116,8 +126,7 @@ static int ref_name_check(const char *name, size_t *len)
 	for (; name[n]; n++) {
 		unsigned char ch = (unsigned char)name[n];
 		if (n >= STORE_REF_MAX)
-			return err_set(-EINVAL,
-				       "ref name longer than %d bytes",
+			return err_set(-EINVAL, "ref name longer than %d bytes",
 				       STORE_REF_MAX);
 		if (ch <= 0x20 || ch == 0x7f)
 			return err_set(-EINVAL,
@@ -169,14 +178,24 @@ static int dir_nonempty(const char *dir)
 
 /* ------------------------------------------------------ read txn pool */
 
+static struct rpool *rpool_shard(struct store *s)
+{
+	static atomic_uint next;
+	static _Thread_local unsigned shard = UINT_MAX;
+	if (shard == UINT_MAX)
+		shard = atomic_fetch_add(&next, 1) % RPOOL_SHARDS;
+	return &s->rpool[shard];
+}
+
 static int rtxn_get(struct store *s, MDB_txn **out)
 {
+	struct rpool *rp = rpool_shard(s);
 	MDB_txn *t = NULL;
 	int rc;
-	pthread_mutex_lock(&s->lock);
-	if (s->nrpool)
-		t = s->rpool[--s->nrpool];
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_lock(&rp->lock);
+	if (rp->n)
+		t = rp->txn[--rp->n];
+	pthread_mutex_unlock(&rp->lock);
 	if (t) {
 		rc = mdb_txn_renew(t);
 		if (rc) {
@@ -194,13 +213,14 @@ static int rtxn_get(struct store *s, MDB_txn **out)
 
 static void rtxn_put(struct store *s, MDB_txn *t)
 {
+	struct rpool *rp = rpool_shard(s);
 	mdb_txn_reset(t);
-	pthread_mutex_lock(&s->lock);
-	if (s->nrpool < RPOOL_MAX) {
-		s->rpool[s->nrpool++] = t;
+	pthread_mutex_lock(&rp->lock);
+	if (rp->n < RPOOL_MAX) {
+		rp->txn[rp->n++] = t;
 		t = NULL;
 	}
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&rp->lock);
 	if (t)
 		mdb_txn_abort(t);
 }
@@ -243,8 +263,10 @@ static int open_dbs(struct store *s, const char *dir, int fresh)
 	struct {
 		const char *name;
 		MDB_dbi *dbi;
-	} dbs[] = {{"meta", &s->meta},	   {"blocks", &s->blocks},
-		   {"refs", &s->refs},	   {"reflog", &s->reflog},
+	} dbs[] = {{"meta", &s->meta},
+		   {"blocks", &s->blocks},
+		   {"refs", &s->refs},
+		   {"reflog", &s->reflog},
 		   {"staging", &s->staging}};
 	if (!fresh) {
 		/* check meta before creating anything in a foreign env */
@@ -354,6 +376,8 @@ int store_open(struct store **out, const char *dir, unsigned flags)
 	s->flags = flags;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wcond, NULL);
+	for (size_t i = 0; i < RPOOL_SHARDS; i++)
+		pthread_mutex_init(&s->rpool[i].lock, NULL);
 	if ((rc = mdb_env_create(&s->env)) != 0) {
 		rc = lmdb_err(rc, "store: create env");
 		goto fail;
@@ -395,8 +419,11 @@ void store_close(struct store *s)
 	for (size_t i = 0; i < s->nbe; i++)
 		if (s->be[i] && s->be[i]->free)
 			s->be[i]->free(s->be[i]);
-	for (size_t i = 0; i < s->nrpool; i++)
-		mdb_txn_abort(s->rpool[i]);
+	for (size_t i = 0; i < RPOOL_SHARDS; i++) {
+		for (size_t j = 0; j < s->rpool[i].n; j++)
+			mdb_txn_abort(s->rpool[i].txn[j]);
+		pthread_mutex_destroy(&s->rpool[i].lock);
+	}
 	if (s->env)
 		mdb_env_close(s->env);
 	pthread_cond_destroy(&s->wcond);
@@ -417,8 +444,7 @@ int store_add_backend(struct store *s, struct store_backend *be)
 	return rc;
 }
 
-static size_t backends_snapshot(struct store *s,
-				struct store_backend **be)
+static size_t backends_snapshot(struct store *s, struct store_backend **be)
 {
 	pthread_mutex_lock(&s->lock);
 	size_t n = s->nbe;
@@ -445,8 +471,7 @@ static int verify(const struct cid *c, uint8_t *data, size_t len,
 	return err_wrap(rc, "block %s (from %s backend)", txt, from);
 }
 
-int store_get(struct store *s, const struct cid *c, uint8_t **data,
-	      size_t *len)
+int store_get(struct store *s, const struct cid *c, uint8_t **data, size_t *len)
 {
 	char txt[CID_MAX_TEXT];
 	uint8_t key[CID_MAX_BYTES];
@@ -709,8 +734,8 @@ out:
 
 /* Position `cur` on the newest reflog entry of name[0..n); 1 found, 0 none,
  * negative errno. */
-static int reflog_last(MDB_cursor *cur, const char *name, size_t n,
-		       MDB_val *k, MDB_val *v)
+static int reflog_last(MDB_cursor *cur, const char *name, size_t n, MDB_val *k,
+		       MDB_val *v)
 {
 	uint8_t key[STORE_REF_MAX + 9];
 	memcpy(key, name, n);
@@ -761,8 +786,8 @@ int store_ref_log(struct store *s, const char *name,
 		uint64_t t = get_be64(p);
 		p += 8 + used;
 		len -= 8 + used;
-		if (oldlen &&
-		    (cid_from_bytes(&oldc, p, oldlen, &used) || used != oldlen)) {
+		if (oldlen && (cid_from_bytes(&oldc, p, oldlen, &used) ||
+			       used != oldlen)) {
 			rc = err_set(-EIO, "ref log of %s: bad old CID", name);
 			goto out;
 		}
@@ -843,16 +868,17 @@ static int txn_fail(struct store_txn *t, int rc, const char *what)
 	return t->err;
 }
 
-int store_txn_put(struct store_txn *t, const struct cid *c,
-		  const uint8_t *data, size_t len)
+int store_txn_put(struct store_txn *t, const struct cid *c, const uint8_t *data,
+		  size_t len)
 {
 	uint8_t key[CID_MAX_BYTES];
 	if (t->err)
 		return err_set(t->err, "store: transaction already failed");
 	if (len > STORE_MAX_BLOCK) {
 		char txt[CID_MAX_TEXT];
-		return err_set(-EFBIG, "block %s: %zu bytes is over the %u "
-				       "byte limit",
+		return err_set(-EFBIG,
+			       "block %s: %zu bytes is over the %u "
+			       "byte limit",
 			       cid_format(c, txt), len, STORE_MAX_BLOCK);
 	}
 	if (c->mh_code == MH_IDENTITY)
@@ -898,7 +924,7 @@ int store_txn_set_ref(struct store_txn *t, const char *name,
 		seq = get_be64((const uint8_t *)k.mv_data + n + 1) + 1;
 	mdb_cursor_close(cur);
 	if (rc < 0)
-		return rc;
+		return t->err = rc;
 	k = (MDB_val){n, (void *)name};
 	v = (MDB_val){newlen, newb};
 	if ((rc = mdb_put(t->txn, t->s->refs, &k, &v, 0)) != 0)

@@ -3,11 +3,10 @@
  * A store is one LMDB environment in a directory, with named databases
  *   blocks   binary CID -> block bytes
  *   refs     ref name -> binary CID of its current root
- *   reflog   ref name + 0x00 + big-endian u64 sequence -> entry (time, old, new)
- *   staging  per ref staged changes (used by the mount; see staging.h)
- *   meta     store format version
- * plus optional extra read-only backends (e.g. a CAR file) tried after
- * LMDB when a block is not found there.
+ *   reflog   ref name + 0x00 + big-endian u64 sequence -> entry (time, old,
+ * new) staging  per ref staged changes (used by the mount; see staging.h) meta
+ * store format version plus optional extra read-only backends (e.g. a CAR file)
+ * tried after LMDB when a block is not found there.
  *
  * Every block returned by store_get() has been checked against its CID's
  * hash (a mismatch is -EIO with a message naming the CID, never data).
@@ -28,7 +27,7 @@
 
 #define STORE_MAX_BLOCK (2u * 1024 * 1024) /* refused above this on import */
 #define STORE_MAX_WRITE (1u * 1024 * 1024) /* we never write bigger blocks */
-#define STORE_REF_MAX 255                  /* longest ref name */
+#define STORE_REF_MAX 255		   /* longest ref name */
 
 /* flags for store_open */
 #define STORE_CREATE 1u /* create the directory and store if missing */
@@ -84,8 +83,8 @@ int store_ref_log(struct store *s, const char *name,
 int store_txn_begin(struct store *s, struct store_txn **out);
 /* Put a block (skipped if already present). -EFBIG over STORE_MAX_BLOCK,
  * -ENOSPC if the disk or map is full. */
-int store_txn_put(struct store_txn *t, const struct cid *c,
-		  const uint8_t *data, size_t len);
+int store_txn_put(struct store_txn *t, const struct cid *c, const uint8_t *data,
+		  size_t len);
 int store_txn_set_ref(struct store_txn *t, const char *name,
 		      const struct cid *root);
 /* Commit durably (fsync). On failure nothing of the txn is kept. The txn is

@@ -32,8 +32,8 @@ static int car_pread(struct car_backend *cb, uint64_t off, size_t len,
 	if (!p)
 		return err_set(-ENOMEM, "%s: out of memory", cb->path);
 	while (got < len) {
-		ssize_t k = pread(cb->fd, p + got, len - got,
-				  (off_t)(off + got));
+		ssize_t k =
+		    pread(cb->fd, p + got, len - got, (off_t)(off + got));
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0) {

@@ -147,8 +147,8 @@ int store_cidmap_put(struct store_cidmap *m, const struct cid *c, uint64_t v0,
 }
 
 int store_cidmap_each(const struct store_cidmap *m,
-		      int (*cb)(void *payload, const struct cid *c,
-				uint64_t v0, uint64_t v1),
+		      int (*cb)(void *payload, const struct cid *c, uint64_t v0,
+				uint64_t v1),
 		      void *payload)
 {
 	for (size_t i = 0; i < m->cap; i++) {
@@ -170,8 +170,8 @@ int store_cidmap_each(const struct store_cidmap *m,
 /* ------------------------------------------------------- mem backend */
 
 struct mem_backend {
-	struct store_backend be; /* first: the public view */
-	pthread_rwlock_t lock;   /* guards map */
+	struct store_backend be;  /* first: the public view */
+	pthread_rwlock_t lock;	  /* guards map */
 	struct store_cidmap *map; /* CID -> (malloc()ed bytes, length) */
 };
 
@@ -191,8 +191,8 @@ static int mem_get(struct store_backend *be, const struct cid *c,
 			rc = err_set(-ENOMEM, "mem store: out of memory");
 	} else {
 		char txt[CID_MAX_TEXT];
-		rc = err_set(-ENOENT, "block not found: %s",
-			     cid_format(c, txt));
+		rc =
+		    err_set(-ENOENT, "block not found: %s", cid_format(c, txt));
 	}
 	pthread_rwlock_unlock(&m->lock);
 	return rc;

@@ -1,0 +1,47 @@
+# Shared helpers for tests that really mount hamtfs. Source it; it sets an
+# EXIT trap that unmounts everything mounted through mount_fs and removes
+# the scratch directory, also when a test fails half-way.
+: "${HAMT:?}" "${HAMTFS:?}" "${TEST_TMP:?}"
+mkdir -p "$TEST_TMP"
+T=$(mktemp -d "$TEST_TMP/fs.XXXXXX")
+MOUNTS=()
+pass=0 fail=0
+
+cleanup() {
+	for m in "${MOUNTS[@]}"; do
+		mountpoint -q "$m" 2>/dev/null && { fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m"; }
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+check() { if eval "$1"; then ok; else bad "$1"; fi; }
+expect_err() { # description, command, stderr pattern
+	local out rc
+	out=$(eval "$2" 2>&1 >/dev/null); rc=$?
+	if [ $rc -ne 0 ] && grep -qE -- "$3" <<<"$out"; then ok; else bad "$1 (rc=$rc: $out)"; fi
+}
+finish() {
+	echo "$pass passed, $fail failed"
+	[ "$fail" -eq 0 ]
+}
+
+# mount_fs STORE ROOT MNT [extra hamtfs args...]: mount and wait until ready
+mount_fs() {
+	local store=$1 root=$2 mnt=$3
+	shift 3
+	mkdir -p "$mnt"
+	MOUNTS+=("$mnt")
+	timeout 30 "$HAMTFS" -o store="$store" "$@" "$root" "$mnt" || return 1
+	for _ in $(seq 100); do
+		mountpoint -q "$mnt" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+umount_fs() {
+	fusermount3 -u "$1"
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The read side of the mount: listings, contents, names, xattrs, errors.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+FSCHECK=${BUILD:?}/tests/fscheck
+
+# --- the spec fixture, mounted from its CAR (imported into a store) ------
+A=$T/alice
+aroot=$("$HAMT" import --store "$A" "$FIXTURES/hamt-alice-words/hamt.car")
+check 'mount_fs "$A" "$aroot" "$T/ma"'
+nwords=$(jq 'keys | length' "$FIXTURES/hamt-alice-words/hamt.json")
+check '[ "$(ls "$T/ma" | wc -l)" = "$nwords" ]'
+check 'diff <(ls "$T/ma" | LC_ALL=C sort) <(jq -r "keys[]" "$FIXTURES/hamt-alice-words/hamt.json" | LC_ALL=C sort) >/dev/null'
+same=0
+while IFS=$'\t' read -r w json; do
+	[ "$(cat "$T/ma/$w")" = "$json" ] && same=$((same + 1))
+done < <(jq -S . "$FIXTURES/hamt-alice-words/hamt.json" | jq -r 'to_entries[] | "\(.key)\t\(.value | tojson)"')
+check '[ "$same" = "$nwords" ]'
+check '[ "$(getfattr --only-values -n user.hamtfs.root "$T/ma")" = "$aroot" ]'
+check 'getfattr --only-values -n user.hamtfs.params "$T/ma" | grep -q "bitWidth=5 bucketSize=3"'
+check 'getfattr -d "$T/ma" | grep -q user.hamtfs.root'
+check '[ "$(getfattr --only-values -n user.hamtfs.key "$T/ma/Alice")" = Alice ]'
+check '! getfattr -n user.hamtfs.cid "$T/ma/Alice" 2>/dev/null'  # inline value: no CID
+check '"$FSCHECK" "$A" "$aroot" "$T/ma" --bufsize 96 | tail -n 1 | grep -q " 0 failed"'
+check '! touch "$T/ma/Alice" 2>/dev/null'
+check '! mkdir "$T/ma/dir" 2>/dev/null'
+ino1=$(stat -c %i "$T/ma/Alice")
+umount_fs "$T/ma"
+
+# --- keys that need escapes; linked raw and DAG-CBOR values ----------------
+E=$T/esc
+long=$(printf 'L%.0s' $(seq 300))
+longslash=$(printf 'ab/%.0s' $(seq 120))
+{
+	printf '/works/OL1W\tslash\n%%\tpercent\n100%%\tpercent2\n.\tdot\n..\tdotdot\n...\tthree dots\n.hidden\thidden\n'
+	printf 'caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac\tutf8\n%%2F\tliteral escape\n%%~abc\tmarker-looking\n'
+	printf '%s\tlong key\n%s\tlong key with slashes\n' "$long" "$longslash"
+} > "$T/esc.tsv"
+eroot=$("$HAMT" build --store "$E" --ref main "$T/esc.tsv" 2>/dev/null | tail -n 1)
+check 'mount_fs "$E" main "$T/me"'
+check '[ "$(cat "$T/me/%2Fworks%2FOL1W")" = slash ]'
+check '[ "$(cat "$T/me/%25")" = percent ]'
+check '[ "$(cat "$T/me/100%25")" = percent2 ]'
+check '[ "$(cat "$T/me/%2E")" = dot ]'
+check '[ "$(cat "$T/me/%2E.")" = dotdot ]'
+check '[ "$(cat "$T/me/...")" = "three dots" ]'
+check '[ "$(cat "$T/me/.hidden")" = hidden ]'
+check '[ "$(cat "$T/me/caf$(printf "\xc3\xa9") $(printf "\xe6\x97\xa5\xe6\x9c\xac")")" = utf8 ]'
+check '[ "$(cat "$T/me/%252F")" = "literal escape" ]'
+check '! cat "$T/me/%41" 2>/dev/null'          # never a name hamtfs makes
+short=$(ls "$T/me" | grep '^LLL')
+check '[ "${#short}" -le 255 ] && [[ "$short" == *"%~"* ]]'
+check '[ "$(cat "$T/me/$short")" = "long key" ]'
+check '[ "$(getfattr --only-values -n user.hamtfs.key "$T/me/$short")" = "$long" ]'
+check '"$FSCHECK" "$E" main "$T/me" --bufsize 300 --mmap | tail -n 1 | grep -q " 0 failed"'
+cid=$(getfattr --only-values -n user.hamtfs.cid "$T/me/.hidden")
+check '[[ "$cid" == bafkrei* ]]'
+check '[ "$(stat -c %a "$T/me/.hidden")" = 444 ]'
+# st_mtime is the time the ref was set
+now=$(date +%s)
+check '[ $((now - $(stat -c %Y "$T/me/.hidden"))) -lt 120 ]'
+umount_fs "$T/me"
+
+# inode numbers are stable across mounts
+check 'mount_fs "$A" "$aroot" "$T/ma"'
+check '[ "$(stat -c %i "$T/ma/Alice")" = "$ino1" ]'
+umount_fs "$T/ma"
+
+# --- 100,000 keys: listing == hamt ls; every file == hamt get ------------
+B=$T/big
+awk 'BEGIN { for (i = 0; i < 100000; i++) {
+	k = (i % 997 == 0) ? sprintf("/works/OL%dW", i) : (i % 991 == 0) ? sprintf("%d%%", i) : sprintf("key-%d", i)
+	printf "%s\t{\"n\":%d,\"text\":\"value of record %d\"}\n", k, i, i } }' > "$T/big.tsv"
+broot=$("$HAMT" build --store "$B" --ref main "$T/big.tsv" 2>/dev/null | tail -n 1)
+check 'mount_fs "$B" main "$T/mb"'
+check 'diff <(ls -f "$T/mb" | grep -v "^\.\.\?$" | LC_ALL=C sort) <("$HAMT" ls --store "$B" main | LC_ALL=C sort) >/dev/null'
+check '"$FSCHECK" "$B" main "$T/mb" | tail -n 1 | grep -q " 0 failed"'
+check '"$FSCHECK" "$B" main "$T/mb" --bufsize 80 --threads 8 | tail -n 1 | grep -q " 0 failed"'
+for k in key-5 /works/OL997W 991%; do
+	n=$(printf '%s' "$k" | sed 's/%/%25/g; s#/#%2F#g')
+	check '[ "$(cat "$T/mb/$n")" = "$("$HAMT" get --store "$B" main "$k")" ]'
+done
+umount_fs "$T/mb"
+
+# --- errors ------------------------------------------------------------
+mkdir -p "$T/mx" "$T/full"; touch "$T/full/x"
+expect_err "missing store" '"$HAMTFS" -o store="$T/nostore" main "$T/mx"' "nostore"
+expect_err "no store option" '"$HAMTFS" main "$T/mx"' "store=DIR is required"
+expect_err "unknown ref" '"$HAMTFS" -o store="$E" nosuchref "$T/mx"' "unknown ref or CID"
+expect_err "bad CID" '"$HAMTFS" -o store="$E" bafyreiZZZ "$T/mx"' "unknown ref or CID|invalid|bad"
+expect_err "missing root block" '"$HAMTFS" -o store="$E" bafyreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku "$T/mx"' "not found|missing|no block"
+expect_err "root not a HAMT" '"$HAMTFS" -o store="$E" "$cid" "$T/mx"' "not a HAMT|codec"
+expect_err "non-empty mountpoint" '"$HAMTFS" -o store="$E" main "$T/full"' "not an empty directory"
+expect_err "missing mountpoint" '"$HAMTFS" -o store="$E" main "$T/nodir"' "nodir"
+expect_err "missing arguments" '"$HAMTFS"' "usage"
+check '"$HAMTFS" --help | grep -q "store=DIR"'
+check '"$HAMTFS" --version | grep -q "hamtfs 0"'
+check '! mountpoint -q "$T/mx"'
+
+finish
