@@ -27,7 +27,7 @@ db=$(stat -c %s "$work/store/data.mdb")
 printf 'hamtfs: records=%d seconds=%.3f records_per_s=%.0f input_bytes=%d store_bytes=%d root=%s\n' \
 	"$n" "$secs" "$rate" "$bytes_in" "$db" "$root"
 sed 's/^/hamtfs: /' "$work/summary"
-"$build/bench_get" "$work/store" main "$n" 100000 | sed 's/^/hamtfs: /'
+"$build/bench/bench_get" "$work/store" main "$n" 100000 | sed 's/^/hamtfs: /'
 
 if [ -d "$here/tests/interop/node_modules" ]; then
 	ref=$(cd "$here/tests/interop" && node "$here/bench/js/bench-ref.mjs" "$n")

@@ -24,7 +24,6 @@ awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++)
 	printf "/works/OL%dW\t{\"key\":\"/works/OL%dW\",\"title\":\"record %d\",\"revision\":%d,\"subjects\":[\"lorem\",\"ipsum\"]}\n", i, i, i, i % 40 }' > "$work/in.tsv"
 "$build/hamt" build --store "$work/store" --ref main "$work/in.tsv" >/dev/null 2>&1
 "$build/hamt" ls --store "$work/store" main | shuf -n 10000 --random-source=<(yes) > "$work/names"
-echo "dataset: $n keys, 10000 sampled files ($(du -sk "$shm" | cut -f1) KiB on tmpfs)"
 
 now() { date +%s.%N; }
 mount_it() { # $1: prefix command (empty or taskset)
@@ -37,19 +36,22 @@ run() { # $1: label, $2: pin prefix
 	local label=$1 pin=$2
 	mount_it "$pin"
 	t0=$(now)
-	first=$($pin ls -f "$mnt" | head -n 3 | tail -n 1)
+	first=$( ($pin ls -f "$mnt" || true) | head -n 3 | tail -n 1)
 	t1=$(now)
 	count=$($pin ls -f "$mnt" | wc -l)
 	t2=$(now)
 	rss=$(awk '/VmRSS/ { print $2 }' /proc/$pid/status)
 	hwm=$(awk '/VmHWM/ { print $2 }' /proc/$pid/status)
+	anon=$(awk '/RssAnon/ { print $2 }' /proc/$pid/status)
+	file=$(awk '/RssFile/ { print $2 }' /proc/$pid/status)
+	printf '%s: daemon RSS split: anonymous (heap) %d MiB, file-backed (LMDB map pages) %d MiB\n' "$label" $((anon / 1024)) $((file / 1024))
 	printf '%s: first entry %.3f s (%s), full ls -f %.2f s (%d entries), daemon RSS %d MiB (peak %d MiB)\n' \
 		"$label" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$first" \
 		"$(awk -v a="$t1" -v b="$t2" 'BEGIN { print b - a }')" "$((count - 2))" \
 		$((rss / 1024)) $((hwm / 1024))
 	for op in stat cat; do
-		m=$($pin "$build/bench_fsread" "$mnt" "$work/names" $op 3)
-		t=$($pin "$build/bench_fsread" "$shm" "$work/names" $op 3)
+		m=$($pin "$build/bench/bench_fsread" "$mnt" "$work/names" $op 3)
+		t=$($pin "$build/bench/bench_fsread" "$shm" "$work/names" $op 3)
 		mh=$(sed -n 's/.*hot_per_s=\([0-9]*\).*/\1/p' <<<"$m")
 		th=$(sed -n 's/.*hot_per_s=\([0-9]*\).*/\1/p' <<<"$t")
 		printf '%s: %s hamtfs %s | tmpfs %s | hot ratio %.2f\n' "$label" "$op" "$m" "$t" \

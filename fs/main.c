@@ -255,7 +255,9 @@ int main(int argc, char *argv[])
 		fuse_loop_cfg_set_clone_fd(lc, opts.clone_fd);
 		if (opts.max_threads > 0 && opts.max_threads <= 100000)
 			fuse_loop_cfg_set_max_threads(lc, opts.max_threads);
-		fuse_loop_cfg_set_idle_threads(lc, opts.max_idle_threads);
+		if (opts.max_idle_threads != UINT_MAX)
+			fuse_loop_cfg_set_idle_threads(lc,
+						       opts.max_idle_threads);
 		ret = fuse_session_loop_mt(se, lc);
 		fuse_loop_cfg_destroy(lc);
 	}

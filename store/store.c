@@ -18,6 +18,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <lmdb.h>
+#include <sys/mman.h>
+#include <sys/sysmacros.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -60,7 +62,61 @@ struct store {
 	struct store_backend *be[STORE_MAX_BACKENDS];
 	size_t nbe;
 	struct rpool rpool[RPOOL_SHARDS];
+	uint64_t touched; /* reads since the last trim (atomic) */
+	dev_t map_dev;	  /* identity of data.mdb, to find its mapping */
+	ino_t map_ino;
+	void *map_lo; /* where data.mdb is mapped (under lock) */
+	size_t map_len;
 };
+
+/* Reading a block maps pages of data.mdb into the process (the kernel maps
+ * up to 64 KiB around each fault), and they stay counted in its RSS as
+ * file-backed pages long after the bytes were copied out. Every
+ * STORE_TRIM_READS reads, drop the map's pages from the process: they stay
+ * in the page cache and a later read faults them back in cheaply. The map
+ * is read-only (no MDB_WRITEMAP), so this never loses data. */
+#define STORE_TRIM_READS 256
+
+/* LMDB does not say where it mapped data.mdb: find the mapping of that
+ * file (by device and inode) in /proc/self/maps, once. */
+static void find_map(struct store *s)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return;
+	char line[512];
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi, off, ino;
+		unsigned maj, min;
+		char perms[8];
+		if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu", &lo, &hi, perms,
+			   &off, &maj, &min, &ino) != 7)
+			continue;
+		if (ino == (unsigned long)s->map_ino &&
+		    makedev(maj, min) == s->map_dev && perms[1] == '-') {
+			s->map_lo = (void *)lo;
+			s->map_len = hi - lo;
+			break;
+		}
+	}
+	fclose(f);
+}
+
+static void maybe_trim(struct store *s)
+{
+	uint64_t t = __atomic_add_fetch(&s->touched, 1, __ATOMIC_RELAXED);
+	if (t < STORE_TRIM_READS)
+		return;
+	if (!__atomic_compare_exchange_n(&s->touched, &t, 0, 0,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return; /* another thread is trimming */
+	pthread_mutex_lock(&s->lock);
+	if (!s->map_lo)
+		find_map(s);
+	if (s->map_lo)
+		madvise(s->map_lo, s->map_len, MADV_DONTNEED);
+	pthread_mutex_unlock(&s->lock);
+}
 
 struct store_txn {
 	struct store *s;
@@ -393,6 +449,10 @@ int store_open(struct store **out, const char *dir, unsigned flags)
 		err_wrap(rc, "store %s", dir);
 		goto fail;
 	}
+	if (stat(data_path, &st) == 0) {
+		s->map_dev = st.st_dev;
+		s->map_ino = st.st_ino;
+	}
 	if (!fresh) {
 		/* a crash during creation leaves an empty environment: treat
 		 * it as new rather than refusing it forever */
@@ -506,6 +566,7 @@ int store_get(struct store *s, const struct cid *c, uint8_t **data, size_t *len)
 	}
 	rtxn_put(s, txn);
 	if (rc == 0) {
+		maybe_trim(s);
 		if ((rc = verify(c, *data, *len, "lmdb")) < 0) {
 			free(*data);
 			*data = NULL;
