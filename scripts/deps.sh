@@ -6,9 +6,12 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 pkgs=(build-essential cmake pkg-config libcbor-dev libssl-dev liblmdb-dev
-	lmdb-utils libjansson-dev libfuse3-dev fuse3 attr rsync nodejs npm
+	lmdb-utils libjansson-dev libfuse3-dev fuse3 attr rsync jq
 	valgrind cppcheck clang-format)
 missing=()
+# Node.js for the interop tests: Debian's, unless the machine has its own
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done

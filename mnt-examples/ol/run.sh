@@ -17,7 +17,7 @@ mkdir -p "$mnt"
 say "hamtfs -o store=STORE main MNT"
 "$build/hamtfs" -o store="$work/store" main "$mnt"
 say "ls -f MNT | head -5"
-ls -f "$mnt" | head -5 || true
+{ ls -f "$mnt" || true; } | head -5
 say "ls MNT | wc -l"
 ls "$mnt" | wc -l
 say "cat MNT/%2Fworks%2FOL45804W"

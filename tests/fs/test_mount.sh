@@ -82,6 +82,13 @@ for k in key-5 /works/OL997W 991%; do
 done
 umount_fs "$T/mb"
 
+# --- mount(8) / fstab form (mount.fuse3 runs "hamtfs main MNT -o ...") ---
+mkdir -p "$T/mf"
+MOUNTS+=("$T/mf")
+check 'mount -t fuse -o store="$E" "$HAMTFS#main" "$T/mf"'
+check '[ "$(cat "$T/mf/%2E")" = dot ]'
+check 'umount "$T/mf"'
+
 # --- errors ------------------------------------------------------------
 mkdir -p "$T/mx" "$T/full"; touch "$T/full/x"
 expect_err "missing store" '"$HAMTFS" -o store="$T/nostore" main "$T/mx"' "nostore"
