@@ -1,13 +1,14 @@
 /* dagjson.c - DAG-JSON output and plain-JSON input.
  *
  * Floats. The DAG-JSON spec (ipld.io, codecs/dag-json) says a number that is
- * an optional sign and digits only is an integer and one with a decimal point
- * is a float. So a float is always printed with a '.': the shortest of
- * %.15g, %.16g, %.17g that strtod() reads back to the same double, then ".0"
- * is added when there is no '.' ("1" -> "1.0", "1e+300" -> "1.0e+300").
- * Every output is valid JSON, round-trips exactly and stays a float for
- * readers that distinguish (Go, Rust, Python); JavaScript readers see the
- * same number either way.
+ * an optional sign and digits only is an integer, one with a '.' or an
+ * exponent a float. A float is printed as JavaScript's Number#toString
+ * prints it (what the reference implementation, @ipld/dag-json, writes):
+ * the shortest digits that read back to the same double, in plain decimal
+ * for 1e-7 <= |x| < 1e21 and d.ddde+N otherwise ("1e-7", "-0.0000987",
+ * "5e-324", "1.5e+300"); then ".0" when there is neither '.' nor 'e'
+ * ("1.0", "1e+21" stays). Every output is valid JSON and round-trips
+ * exactly.
  *
  * Duplicate keys in JSON input are rejected (JSON_REJECT_DUPLICATES) rather
  * than silently keeping the last one as JavaScript's JSON.parse does: a map
@@ -92,25 +93,66 @@ static int put_string(struct buf *out, const uint8_t *s, size_t n)
 	return rc;
 }
 
+/* A float as JavaScript's Number#toString writes it (what the reference
+ * implementation prints): the shortest digits that read back exactly, laid
+ * out in plain decimal when 1e-7 <= |x| < 1e21 and as d.ddde+N otherwise;
+ * then ".0" if the text has neither '.' nor 'e', so it still reads as a
+ * float. (NaN and infinities never reach here: DAG-CBOR refuses them.) */
 static int put_float(struct buf *out, double d)
 {
-	char t[40];
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(t, sizeof(t) - 3, "%.*g", prec, d);
-		if (strtod(t, NULL) == d)
+	char sci[40], digits[24];
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(sci, sizeof(sci), "%.*e", prec - 1, d);
+		if (strtod(sci, NULL) == d)
 			break;
 	}
-	if (!strchr(t, '.')) {
-		char *e = strchr(t, 'e');
-		if (e) {
-			memmove(e + 2, e, strlen(e) + 1);
-			e[0] = '.';
-			e[1] = '0';
+	/* sci is [-]D[.DDD]e[+-]X: take the digits and the exponent */
+	const char *p = sci;
+	int neg = *p == '-';
+	p += neg;
+	int k = 0;
+	for (; *p && *p != 'e'; p++)
+		if (*p >= '0' && *p <= '9' && k < (int)sizeof(digits) - 1)
+			digits[k++] = *p;
+	while (k > 1 && digits[k - 1] == '0')
+		k--;
+	digits[k] = 0;
+	int n = (*p == 'e' ? atoi(p + 1) : 0) + 1; /* x = 0.DIGITS * 10^n */
+	size_t start = out->len;
+	int rc = 0;
+	if (d == 0) {
+		rc = buf_puts(out, "0"); /* JavaScript prints -0 as 0 too */
+	} else {
+		if (neg)
+			rc = buf_putc(out, '-');
+		if (rc) {
+		} else if (k <= n && n <= 21) {
+			rc = buf_puts(out, digits);
+			for (int i = k; !rc && i < n; i++)
+				rc = buf_putc(out, '0');
+		} else if (0 < n && n <= 21) {
+			rc = buf_append(out, digits, (size_t)n);
+			if (!rc)
+				rc = buf_printf(out, ".%s", digits + n);
+		} else if (-6 < n && n <= 0) {
+			rc = buf_puts(out, "0.");
+			for (int i = 0; !rc && i < -n; i++)
+				rc = buf_putc(out, '0');
+			if (!rc)
+				rc = buf_puts(out, digits);
 		} else {
-			strcat(t, ".0");
+			rc = buf_putc(out, (uint8_t)digits[0]);
+			if (!rc && k > 1)
+				rc = buf_printf(out, ".%s", digits + 1);
+			if (!rc)
+				rc = buf_printf(out, "e%c%d", n - 1 < 0 ? '-' : '+',
+						abs(n - 1));
 		}
 	}
-	return buf_puts(out, t);
+	if (!rc && !memchr(out->data + start, '.', out->len - start) &&
+	    !memchr(out->data + start, 'e', out->len - start))
+		rc = buf_puts(out, ".0");
+	return rc;
 }
 
 struct jkey {

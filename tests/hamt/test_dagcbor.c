@@ -427,10 +427,11 @@ static void test_dagjson_out(void)
 	CHECK(
 	    json_is(BYTES(0x3b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff),
 		    "-9223372036854775808"));
-	/* floats: shortest round-trip form, always with '.' */
+	/* floats: as JavaScript's Number#toString, then ".0" if it has no
+	 * '.' or 'e' (what the reference @ipld/dag-json prints) */
 	CHECK(json_is(BYTES(0xfb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0), "1.5"));
 	CHECK(json_is(BYTES(0xfb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0), "1.0"));
-	CHECK(json_is(BYTES(0xfb, 0x80, 0, 0, 0, 0, 0, 0, 0), "-0.0"));
+	CHECK(json_is(BYTES(0xfb, 0x80, 0, 0, 0, 0, 0, 0, 0), "0.0"));
 	CHECK(
 	    json_is(BYTES(0xfb, 0x3f, 0xb9, 0x99, 0x99, 0x99, 0x99, 0x99, 0x9a),
 		    "0.1"));
@@ -439,7 +440,7 @@ static void test_dagjson_out(void)
 		    "0.3333333333333333"));
 	CHECK(
 	    json_is(BYTES(0xfb, 0x7e, 0x37, 0xe4, 0x3c, 0x88, 0x00, 0x75, 0x9c),
-		    "1.0e+300"));
+		    "1e+300"));
 	CHECK(
 	    json_is(BYTES(0xfb, 0xc0, 0x5e, 0xdd, 0x2f, 0x1a, 0x9f, 0xbe, 0x77),
 		    "-123.456"));
@@ -497,7 +498,12 @@ static void test_json_in(void)
 	    "{\"\":true,\"z\":{\"a\":null,\"b\":[1,2.5,\"x\"]}}"));
 	CHECK(json_via_cbor("[\"\\u00e9\\n\\u0001\"]",
 			    "[\"\xc3\xa9\\n\\u0001\"]"));
-	CHECK(json_via_cbor("[1e300, -2.5e-7]", "[1.0e+300,-2.5e-07]"));
+	CHECK(json_via_cbor("[1e300, -2.5e-7]", "[1e+300,-2.5e-7]"));
+	CHECK(json_via_cbor("[1e-7, -9.87e-5, 5e-324, 1e21, 1.5e20]",
+			    "[1e-7,-0.0000987,5e-324,1e+21,"
+			    "150000000000000000000.0]"));
+	CHECK(json_via_cbor("[0.000001, 123.0001, 1.7976931348623157e308]",
+			    "[0.000001,123.0001,1.7976931348623157e+308]"));
 
 	struct buf b = {0};
 	const char *dup = "{\"a\":1,\"a\":2}";
