@@ -47,14 +47,73 @@ void fs_content_destroy(struct fs_content *c)
 	pthread_mutex_destroy(&c->lock);
 }
 
+static struct fs_blob *blob_new(uint64_t ino, uint64_t gen, const uint8_t *p,
+				size_t len)
+{
+	struct fs_blob *b = malloc(sizeof(*b) + len);
+	if (!b)
+		return NULL;
+	b->ino = ino;
+	b->gen = gen;
+	b->refs = 1;
+	b->has_cid = 0;
+	b->len = len;
+	if (len)
+		memcpy(b->data, p, len);
+	return b;
+}
+
+/* What is staged for `key`: 1 with a blob for a put, -ENOENT for a
+ * tombstone, 0 if nothing is staged. */
+static int staged_blob(struct fs *fs, uint64_t ino, const uint8_t *key,
+		       size_t klen, struct fs_blob **out)
+{
+	if (!__atomic_load_n(&fs->staged_hint, __ATOMIC_RELAXED))
+		return 0;
+	enum staging_kind kind;
+	struct buf data = {0};
+	int rc = staging_get(fs->store, fs->area, key, klen, &kind, &data);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc == 0 && kind == STAGING_TOMBSTONE)
+		rc = -ENOENT;
+	if (rc == 0) {
+		*out = blob_new(ino, 0, data.data, data.len);
+		rc = *out ? 1 : err_set(-ENOMEM, "content: out of memory");
+	}
+	buf_free(&data);
+	return rc;
+}
+
+int fs_current(struct fs *fs, struct fs_view *v, const uint8_t *key,
+	       size_t klen, struct buf *out)
+{
+	struct fs_blob *b = NULL;
+	int rc = fs_content_get(fs, v, 0, key, klen, &b);
+	if (!rc)
+		rc = buf_append(out, b->data, b->len);
+	fs_blob_put(b);
+	return rc;
+}
+
+int fs_attrs(struct fs *fs, const uint8_t *key, size_t klen,
+	     struct staging_attrs *a)
+{
+	/* attrs outlive commits: always asked for (one LMDB read) */
+	return staging_get_attrs(fs->store, fs->area, key, klen, a);
+}
+
 int fs_content_get(struct fs *fs, struct fs_view *v, uint64_t ino,
 		   const uint8_t *key, size_t klen, struct fs_blob **out)
 {
 	struct fs_content *c = &fs->content;
+	int rc = staged_blob(fs, ino, key, klen, out);
+	if (rc)
+		return rc < 0 ? rc : 0;
 	size_t slot = ino % c->nslots;
 	pthread_mutex_lock(&c->lock);
 	struct fs_blob *b = c->slots[slot];
-	if (b && b->ino == ino && b->gen == v->gen) {
+	if (ino && b && b->ino == ino && b->gen == v->gen) {
 		__atomic_add_fetch(&b->refs, 1, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&c->lock);
 		*out = b;
@@ -64,7 +123,7 @@ int fs_content_get(struct fs *fs, struct fs_view *v, uint64_t ino,
 
 	struct buf val = {0}, text = {0};
 	struct cid cid;
-	int rc = hamt_get(v->map, key, klen, &val);
+	rc = hamt_get(v->map, key, klen, &val);
 	int has_cid = 0;
 	if (!rc) {
 		has_cid = hamt_value_link(val.data, val.len, &cid);
@@ -72,25 +131,16 @@ int fs_content_get(struct fs *fs, struct fs_view *v, uint64_t ino,
 	}
 	if (!rc)
 		rc = hamt_value_render(fs->store, val.data, val.len, &text);
-	if (!rc && !(b = malloc(sizeof(*b) + text.len)))
+	if (!rc && !(b = blob_new(ino, v->gen, text.data, text.len)))
 		rc = err_set(-ENOMEM, "content: out of memory");
-	if (rc) {
-		buf_free(&val);
-		buf_free(&text);
+	buf_free(&val);
+	buf_free(&text);
+	if (rc)
 		return rc;
-	}
-	b->ino = ino;
-	b->gen = v->gen;
-	b->refs = 1;
 	b->has_cid = has_cid == 1;
 	if (b->has_cid)
 		b->cid = cid;
-	b->len = text.len;
-	if (text.len)
-		memcpy(b->data, text.data, text.len);
-	buf_free(&val);
-	buf_free(&text);
-	if (b->len <= c->max_bytes / 8) {
+	if (ino && b->len <= c->max_bytes / 8) {
 		pthread_mutex_lock(&c->lock);
 		struct fs_blob *old = c->slots[slot];
 		if (old)

@@ -13,6 +13,7 @@
 
 #include "hamt/cache.h"
 #include "hamt/hamt.h"
+#include "store/staging.h"
 #include "store/store.h"
 
 #define FS_ROOT_INO 1
@@ -33,7 +34,7 @@ struct fs_inode {
 	size_t hlen;
 	size_t klen;
 	struct fs_inode *next; /* hash chain */
-	uint8_t key[];
+	uint8_t *key;	       /* malloc()ed with the inode */
 };
 
 struct fs_inodes {
@@ -43,10 +44,10 @@ struct fs_inodes {
 };
 
 /* A rendered file content, reference counted (readers hold it while they
- * copy from it). */
+ * copy from it). Staged contents are never cached (gen 0). */
 struct fs_blob {
 	uint64_t ino;
-	uint64_t gen; /* the view it was rendered from */
+	uint64_t gen; /* the view it was rendered from; 0: not cached */
 	int refs;
 	int has_cid;
 	struct cid cid; /* the record's CID when the value is a link */
@@ -65,19 +66,40 @@ struct fs {
 	char *store_dir;
 	char *root_arg; /* ROOT as given: a ref name or a CID */
 	int is_ref;
+	char area[STAGING_AREA_MAX + 1]; /* staging area: the ref, or "@CID" */
 	struct hamt_cache *cache;
+	/* Held for reading by every request for its whole duration (so it sees
+	 * one committed tree and the staging laid over it), for writing by a
+	 * commit while it merges the staging and swaps the view. */
 	pthread_rwlock_t view_lock; /* guards view (the pointer) */
 	struct fs_view *view;
+	uint64_t next_gen;	  /* under view_lock (write) */
+	pthread_mutex_t err_lock; /* guards last_error */
+	char last_error[512];	  /* why the last commit failed ("" if not) */
 	struct fs_inodes inodes;
 	struct fs_content content;
 	uid_t uid;
 	gid_t gid;
-	int no_open; /* the kernel can skip open/release for files */
+	int no_open;	 /* the kernel can skip open/release for files */
+	int readonly;	 /* -o ro: records shown 0444, nothing staged */
+	int staged_hint; /* 0 only while nothing is staged (atomic) */
 };
 
-/* views */
-struct fs_view *fs_view_get(struct fs *fs);
+/* views: fs_begin() takes view_lock for reading and returns the current
+ * view, valid until fs_end(). fs_view_ref() takes a reference that outlives
+ * the lock (a directory handle's snapshot); fs_view_put() drops it. */
+struct fs_view *fs_begin(struct fs *fs);
+void fs_end(struct fs *fs);
+struct fs_view *fs_view_ref(struct fs_view *v);
 void fs_view_put(struct fs_view *v);
+
+/* The current file contents of `key`: the staged bytes if a put is staged,
+ * -ENOENT if a delete is, else the committed record rendered. */
+int fs_current(struct fs *fs, struct fs_view *v, const uint8_t *key,
+	       size_t klen, struct buf *out);
+/* The attributes a writer set for `key` (0), or -ENOENT. */
+int fs_attrs(struct fs *fs, const uint8_t *key, size_t klen,
+	     struct staging_attrs *a);
 
 /* inodes (fs/inodes.c) */
 int fs_inodes_init(struct fs_inodes *t);
@@ -93,6 +115,13 @@ struct fs_inode *fs_inode_lookup(struct fs_inodes *t, const uint8_t *key,
 int fs_inode_key(struct fs_inodes *t, uint64_t ino, struct buf *key,
 		 uint8_t *hash, size_t *hlen);
 void fs_inode_forget(struct fs_inodes *t, uint64_t ino, uint64_t n);
+/* After a rename: the kernel's inode for key `from` now stands for `to`. */
+int fs_inode_rekey_key(struct fs_inodes *t, const uint8_t *from, size_t flen,
+		       const uint8_t *fhash, size_t fhlen, const uint8_t *to,
+		       size_t tlen, const uint8_t *thash, size_t thlen);
+/* After a rename: the kernel's inode `ino` now stands for `key`. */
+int fs_inode_rekey(struct fs_inodes *t, uint64_t ino, const uint8_t *key,
+		   size_t klen, const uint8_t *hash, size_t hlen);
 
 /* rendered contents (fs/content.c) */
 int fs_content_init(struct fs_content *c, size_t max_bytes);

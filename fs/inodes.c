@@ -23,6 +23,7 @@ void fs_inodes_destroy(struct fs_inodes *t)
 		struct fs_inode *n = t->table[i];
 		while (n) {
 			struct fs_inode *next = n->next;
+			free(n->key);
 			free(n);
 			n = next;
 		}
@@ -82,7 +83,11 @@ struct fs_inode *fs_inode_lookup(struct fs_inodes *t, const uint8_t *key,
 		}
 		ino++; /* a clash of 64-bit hash prefixes: move on */
 	}
-	n = malloc(sizeof(*n) + klen);
+	n = malloc(sizeof(*n));
+	if (n && !(n->key = malloc(klen ? klen : 1))) {
+		free(n);
+		n = NULL;
+	}
 	if (n) {
 		n->ino = ino;
 		n->nlookup = 1;
@@ -131,8 +136,47 @@ void fs_inode_forget(struct fs_inodes *t, uint64_t ino, uint64_t nlookup)
 		if (n->nlookup == 0) {
 			*pp = n->next;
 			t->count--;
+			free(n->key);
 			free(n);
 		}
 	}
 	pthread_mutex_unlock(&t->lock);
+}
+
+int fs_inode_rekey(struct fs_inodes *t, uint64_t ino, const uint8_t *key,
+		   size_t klen, const uint8_t *hash, size_t hlen)
+{
+	uint8_t *k = malloc(klen ? klen : 1);
+	if (!k)
+		return err_set(-ENOMEM, "inode table: out of memory");
+	memcpy(k, key, klen);
+	pthread_mutex_lock(&t->lock);
+	struct fs_inode *n = find(t, ino);
+	if (n) {
+		free(n->key);
+		n->key = k;
+		n->klen = klen;
+		n->hlen = hlen < sizeof(n->hash) ? hlen : sizeof(n->hash);
+		memcpy(n->hash, hash, n->hlen);
+		k = NULL;
+	}
+	pthread_mutex_unlock(&t->lock);
+	free(k);
+	return 0;
+}
+
+int fs_inode_rekey_key(struct fs_inodes *t, const uint8_t *from, size_t flen,
+		       const uint8_t *fhash, size_t fhlen, const uint8_t *to,
+		       size_t tlen, const uint8_t *thash, size_t thlen)
+{
+	uint64_t ino = fs_ino_of_hash(fhash, fhlen);
+	pthread_mutex_lock(&t->lock);
+	struct fs_inode *n;
+	while ((n = find(t, ino)) != NULL &&
+	       !(n->klen == flen && !memcmp(n->key, from, flen)))
+		ino++;
+	pthread_mutex_unlock(&t->lock);
+	if (!n)
+		return 0; /* the kernel holds no inode for it */
+	return fs_inode_rekey(t, ino, to, tlen, thash, thlen);
 }

@@ -24,6 +24,7 @@
 #define DEFAULT_CACHE_MB 64
 
 struct config {
+	int ro;
 	char *store;
 	unsigned long cache_mb;
 	char *root;
@@ -35,15 +36,20 @@ struct config {
 	{                                                                      \
 		t, offsetof(struct config, p), v                               \
 	}
+enum { KEY_RO = 1 };
 static const struct fuse_opt conf_opts[] = {
     CONF_OPT("store=%s", store, 0), CONF_OPT("cache_mb=%lu", cache_mb, 0),
-    FUSE_OPT_END};
+    FUSE_OPT_KEY("ro", KEY_RO), FUSE_OPT_END};
 
 static int conf_proc(void *data, const char *arg, int key,
 		     struct fuse_args *outargs)
 {
 	struct config *c = data;
 	(void)outargs;
+	if (key == KEY_RO) {
+		c->ro = 1;
+		return 1; /* and the kernel enforces it too */
+	}
 	if (key == FUSE_OPT_KEY_NONOPT) {
 		if (c->nonopts++ == 0) {
 			c->root = strdup(arg);
@@ -152,6 +158,17 @@ static int open_view(struct fs *fs)
 	v->gen = 1;
 	v->refs = 1;
 	fs->view = v;
+	fs->next_gen = 1;
+	/* the staging area: the ref's own, or one for this CID */
+	char txt[CID_MAX_TEXT];
+	if (fs->is_ref)
+		snprintf(fs->area, sizeof(fs->area), "%s", fs->root_arg);
+	else
+		snprintf(fs->area, sizeof(fs->area), "@%s",
+			 cid_format(&root, txt));
+	uint64_t n = 1;
+	staging_count(fs->store, fs->area, &n);
+	fs->staged_hint = n > 0;
 	return 0;
 }
 
@@ -211,12 +228,14 @@ int main(int argc, char *argv[])
 	}
 	if (check_mountpoint(opts.mountpoint))
 		goto out_opts;
+	fs.readonly = conf.ro;
 	fs.root_arg = conf.root;
 	fs.store_dir = conf.store;
 	fs.uid = getuid();
 	fs.gid = getgid();
 	size_t cache_bytes = (size_t)conf.cache_mb << 20;
 	pthread_rwlock_init(&fs.view_lock, NULL);
+	pthread_mutex_init(&fs.err_lock, NULL);
 	if (hamt_cache_new(&fs.cache, cache_bytes - cache_bytes / 4) ||
 	    fs_inodes_init(&fs.inodes) ||
 	    fs_content_init(&fs.content, cache_bytes / 4)) {
@@ -272,6 +291,7 @@ out_view:
 	fs_view_put(fs.view);
 out_caches:
 	pthread_rwlock_destroy(&fs.view_lock);
+	pthread_mutex_destroy(&fs.err_lock);
 	fs_content_destroy(&fs.content);
 	fs_inodes_destroy(&fs.inodes);
 	hamt_cache_free(fs.cache);

@@ -21,7 +21,8 @@ static int item_cmp(const void *pa, const void *pb, void *arg)
 
 size_t hamt_items_sort_dedup(struct hamt_item *items, size_t n, size_t hash_len)
 {
-	qsort_r(items, n, sizeof(*items), item_cmp, &hash_len);
+	if (n > 1)
+		qsort_r(items, n, sizeof(*items), item_cmp, &hash_len);
 	size_t out = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (i + 1 < n &&

@@ -145,7 +145,8 @@ static int put_float(struct buf *out, double d)
 			if (!rc && k > 1)
 				rc = buf_printf(out, ".%s", digits + 1);
 			if (!rc)
-				rc = buf_printf(out, "e%c%d", n - 1 < 0 ? '-' : '+',
+				rc = buf_printf(out, "e%c%d",
+						n - 1 < 0 ? '-' : '+',
 						abs(n - 1));
 		}
 	}

@@ -54,7 +54,9 @@ struct rpool {
 
 struct store {
 	MDB_env *env;
-	MDB_dbi blocks, refs, reflog, staging, meta;
+	MDB_dbi blocks, refs, reflog, staging, attrs, meta;
+	int has_attrs; /* 0: a read-only open of a store made before `attrs` */
+	atomic_llong fault_after; /* tests: puts left before -EIO; <0 off */
 	unsigned flags;
 	pthread_mutex_t lock; /* guards everything below */
 	pthread_cond_t wcond; /* signalled when writer_busy drops */
@@ -319,11 +321,11 @@ static int open_dbs(struct store *s, const char *dir, int fresh)
 	struct {
 		const char *name;
 		MDB_dbi *dbi;
-	} dbs[] = {{"meta", &s->meta},
-		   {"blocks", &s->blocks},
-		   {"refs", &s->refs},
-		   {"reflog", &s->reflog},
-		   {"staging", &s->staging}};
+	} dbs[] = {
+	    {"meta", &s->meta},	      {"blocks", &s->blocks},
+	    {"refs", &s->refs},	      {"reflog", &s->reflog},
+	    {"staging", &s->staging}, {"attrs", &s->attrs},
+	};
 	if (!fresh) {
 		/* check meta before creating anything in a foreign env */
 		rc = mdb_dbi_open(txn, "meta", 0, &s->meta);
@@ -344,6 +346,13 @@ static int open_dbs(struct store *s, const char *dir, int fresh)
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
 		rc = mdb_dbi_open(txn, dbs[i].name, rdonly ? 0 : MDB_CREATE,
 				  dbs[i].dbi);
+		if (rc == MDB_NOTFOUND && rdonly && dbs[i].dbi == &s->attrs) {
+			/* stores made before `attrs` existed: none set */
+			rc = 0;
+			continue;
+		}
+		if (dbs[i].dbi == &s->attrs && rc == 0)
+			s->has_attrs = 1;
 		if (rc) {
 			char what[64];
 			snprintf(what, sizeof(what), "store: open %s database",
@@ -430,6 +439,7 @@ int store_open(struct store **out, const char *dir, unsigned flags)
 		goto fail;
 	}
 	s->flags = flags;
+	atomic_init(&s->fault_after, -1);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wcond, NULL);
 	for (size_t i = 0; i < RPOOL_SHARDS; i++)
@@ -944,6 +954,15 @@ int store_txn_put(struct store_txn *t, const struct cid *c, const uint8_t *data,
 	}
 	if (c->mh_code == MH_IDENTITY)
 		return 0; /* never stored: the CID holds the data */
+	if (atomic_load(&t->s->fault_after) >= 0 &&
+	    atomic_fetch_sub(&t->s->fault_after, 1) <= 0) {
+		atomic_store(&t->s->fault_after, 0);
+		char txt[CID_MAX_TEXT];
+		return t->err = err_set(-EIO,
+					"block %s: injected write fault "
+					"(store_fault_after)",
+					cid_format(c, txt));
+	}
 	MDB_val k = {cid_to_bytes(c, key), key}, v = {len, (void *)data};
 	int rc = mdb_put(t->txn, t->s->blocks, &k, &v, MDB_NOOVERWRITE);
 	if (rc == 0 || rc == MDB_KEYEXIST)
@@ -951,16 +970,49 @@ int store_txn_put(struct store_txn *t, const struct cid *c, const uint8_t *data,
 	return txn_fail(t, rc, "store: write block");
 }
 
+/* Append (time, old, new) to the ref log of name[0..n). */
+static int reflog_append(struct store_txn *t, const char *name, size_t n,
+			 const uint8_t *oldb, size_t oldlen,
+			 const struct cid *root)
+{
+	MDB_cursor *cur = NULL;
+	uint8_t newb[CID_MAX_BYTES];
+	uint8_t val[8 + VARINT_MAX_BYTES + 2 * CID_MAX_BYTES];
+	uint8_t key[STORE_REF_MAX + 9];
+	size_t newlen = cid_to_bytes(root, newb);
+	uint64_t seq = 1;
+	MDB_val k, v;
+	int rc;
+	if ((rc = mdb_cursor_open(t->txn, t->s->reflog, &cur)) != 0)
+		return txn_fail(t, rc, "store: open cursor");
+	rc = reflog_last(cur, name, n, &k, &v);
+	if (rc == 1)
+		seq = get_be64((const uint8_t *)k.mv_data + n + 1) + 1;
+	mdb_cursor_close(cur);
+	if (rc < 0)
+		return t->err = rc;
+	memcpy(key, name, n);
+	key[n] = 0;
+	put_be64(key + n + 1, seq);
+	put_be64(val, (uint64_t)time(NULL));
+	size_t vl = 8 + varint_encode(oldlen, val + 8);
+	memcpy(val + vl, oldb, oldlen);
+	vl += oldlen;
+	memcpy(val + vl, newb, newlen);
+	vl += newlen;
+	k = (MDB_val){n + 9, key};
+	v = (MDB_val){vl, val};
+	if ((rc = mdb_put(t->txn, t->s->reflog, &k, &v, 0)) != 0)
+		return txn_fail(t, rc, "store: write ref log");
+	return 0;
+}
+
 int store_txn_set_ref(struct store_txn *t, const char *name,
 		      const struct cid *root)
 {
 	size_t n;
-	MDB_cursor *cur = NULL;
 	uint8_t oldb[CID_MAX_BYTES], newb[CID_MAX_BYTES];
-	uint8_t val[8 + VARINT_MAX_BYTES + 2 * CID_MAX_BYTES];
-	uint8_t key[STORE_REF_MAX + 9];
 	size_t oldlen = 0, newlen = cid_to_bytes(root, newb);
-	uint64_t seq = 1;
 	MDB_val k, v;
 	if (t->err)
 		return err_set(t->err, "store: transaction already failed");
@@ -978,32 +1030,48 @@ int store_txn_set_ref(struct store_txn *t, const char *name,
 	} else if (rc != MDB_NOTFOUND) {
 		return txn_fail(t, rc, "store: read ref");
 	}
-	if ((rc = mdb_cursor_open(t->txn, t->s->reflog, &cur)) != 0)
-		return txn_fail(t, rc, "store: open cursor");
-	rc = reflog_last(cur, name, n, &k, &v);
-	if (rc == 1)
-		seq = get_be64((const uint8_t *)k.mv_data + n + 1) + 1;
-	mdb_cursor_close(cur);
-	if (rc < 0)
-		return t->err = rc;
 	k = (MDB_val){n, (void *)name};
 	v = (MDB_val){newlen, newb};
 	if ((rc = mdb_put(t->txn, t->s->refs, &k, &v, 0)) != 0)
 		return txn_fail(t, rc, "store: write ref");
-	memcpy(key, name, n);
-	key[n] = 0;
-	put_be64(key + n + 1, seq);
-	put_be64(val, (uint64_t)time(NULL));
-	size_t vl = 8 + varint_encode(oldlen, val + 8);
-	memcpy(val + vl, oldb, oldlen);
-	vl += oldlen;
-	memcpy(val + vl, newb, newlen);
-	vl += newlen;
-	k = (MDB_val){n + 9, key};
-	v = (MDB_val){vl, val};
-	if ((rc = mdb_put(t->txn, t->s->reflog, &k, &v, 0)) != 0)
-		return txn_fail(t, rc, "store: write ref log");
-	return 0;
+	return reflog_append(t, name, n, oldb, oldlen, root);
+}
+
+int store_txn_get_ref(struct store_txn *t, const char *name, struct cid *out)
+{
+	size_t n;
+	MDB_val k, v;
+	if (t->err)
+		return err_set(t->err, "store: transaction already failed");
+	int rc = ref_name_check(name, &n);
+	if (rc < 0)
+		return rc;
+	k = (MDB_val){n, (void *)name};
+	rc = mdb_get(t->txn, t->s->refs, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return err_set(-ENOENT, "unknown ref: %s", name);
+	if (rc)
+		return txn_fail(t, rc, "store: read ref");
+	return ref_decode(&v, name, out);
+}
+
+int store_txn_log_root(struct store_txn *t, const char *name,
+		       const struct cid *old, const struct cid *root)
+{
+	size_t n;
+	uint8_t oldb[CID_MAX_BYTES];
+	if (t->err)
+		return err_set(t->err, "store: transaction already failed");
+	int rc = ref_name_check(name, &n);
+	if (rc < 0)
+		return rc;
+	size_t oldlen = old ? cid_to_bytes(old, oldb) : 0;
+	return reflog_append(t, name, n, oldb, oldlen, root);
+}
+
+void store_fault_after(struct store *s, long long n)
+{
+	atomic_store(&s->fault_after, n < 0 ? -1 : n);
 }
 
 int store_txn_commit(struct store_txn *t)
@@ -1056,4 +1124,31 @@ MDB_txn *store_txn_lmdb(struct store_txn *t)
 struct store *store_txn_store(struct store_txn *t)
 {
 	return t->s;
+}
+
+unsigned int store_lmdb_attrs_dbi(struct store *s)
+{
+	return s->has_attrs ? s->attrs : 0;
+}
+
+int store_lmdb_read_begin(struct store *s, MDB_txn **out)
+{
+	return rtxn_get(s, out);
+}
+
+void store_lmdb_read_end(struct store *s, MDB_txn *t)
+{
+	if (t)
+		rtxn_put(s, t);
+}
+
+int store_lmdb_error(int rc, const char *what)
+{
+	return lmdb_err(rc, what);
+}
+
+void store_txn_fail(struct store_txn *t, int rc)
+{
+	if (!t->err)
+		t->err = rc < 0 ? rc : -EIO;
 }

@@ -4,9 +4,13 @@
  *   blocks   binary CID -> block bytes
  *   refs     ref name -> binary CID of its current root
  *   reflog   ref name + 0x00 + big-endian u64 sequence -> entry (time, old,
- * new) staging  per ref staged changes (used by the mount; see staging.h) meta
- * store format version plus optional extra read-only backends (e.g. a CAR file)
- * tried after LMDB when a block is not found there.
+ * new)
+ *   staging  per staging area staged changes (see staging.h)
+ *   attrs    per staging area file attributes (see staging.h; created on
+ *            the first read-write open of an older store)
+ *   meta     store format version
+ * plus optional extra read-only backends (e.g. a CAR file) tried after LMDB
+ * when a block is not found there.
  *
  * Every block returned by store_get() has been checked against its CID's
  * hash (a mismatch is -EIO with a message naming the CID, never data).
@@ -87,6 +91,14 @@ int store_txn_put(struct store_txn *t, const struct cid *c, const uint8_t *data,
 		  size_t len);
 int store_txn_set_ref(struct store_txn *t, const char *name,
 		      const struct cid *root);
+/* Read a ref inside the transaction (sees its own writes). 0, -ENOENT. */
+int store_txn_get_ref(struct store_txn *t, const char *name, struct cid *out);
+/* Append (now, old, root) to the ref log of `name` without moving or
+ * creating the ref: for commits of a mount of a bare CID, logged under the
+ * staging area name "@<cid>". `old` may be NULL. `name` must be a valid
+ * ref name (1..STORE_REF_MAX bytes, no space or control characters). */
+int store_txn_log_root(struct store_txn *t, const char *name,
+		       const struct cid *old, const struct cid *root);
 /* Commit durably (fsync). On failure nothing of the txn is kept. The txn is
  * freed either way. */
 int store_txn_commit(struct store_txn *t);
@@ -104,5 +116,24 @@ struct MDB_env *store_lmdb_env(struct store *s);
 unsigned int store_lmdb_staging_dbi(struct store *s);
 struct MDB_txn *store_txn_lmdb(struct store_txn *t);
 struct store *store_txn_store(struct store_txn *t);
+/* The `attrs` database handle; 0 when the store was opened read-only and
+ * predates it (then no attrs were ever set). */
+unsigned int store_lmdb_attrs_dbi(struct store *s);
+/* A short read transaction from the store's pool (not bound to a thread);
+ * give it back with store_lmdb_read_end (NULL is a no-op). */
+int store_lmdb_read_begin(struct store *s, struct MDB_txn **out);
+void store_lmdb_read_end(struct store *s, struct MDB_txn *t);
+/* Map an LMDB return code to a negative errno with a message "what: ..."
+ * (MDB_MAP_FULL -> -ENOSPC, MDB_NOTFOUND -> -ENOENT, ...). */
+int store_lmdb_error(int rc, const char *what);
+/* Mark `t` failed with `rc` (after a failed raw LMDB call on it): it can
+ * then only be aborted; store_txn_commit refuses it. */
+void store_txn_fail(struct store_txn *t, int rc);
+
+/* For tests only: after `n` more successful store_txn_put calls (blocks
+ * stored or found present; identity CIDs do not count) every further one
+ * fails with -EIO and fails its transaction, until store_fault_after(s, -1)
+ * turns the fault off. Simulates a write error in the middle of a commit. */
+void store_fault_after(struct store *s, long long n);
 
 #endif

@@ -13,6 +13,12 @@ int cmd_ls(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+/* cmd_stage.c: the staging area of a ref */
+int cmd_put(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_commit(int argc, char **argv);
+int cmd_log(int argc, char **argv);
 
 /* Print the current command's usage line to f. */
 void cmd_usage(FILE *f);

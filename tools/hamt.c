@@ -45,6 +45,28 @@ static const struct cmd {
      "Walk the whole tree: every block's hash, every node's shape, bucket\n"
      "order and size, key positions, canonical form and depth. Prints a\n"
      "summary, or the first defect and exits non-zero.\n"},
+    {"put", cmd_put, "hamt put --store DIR --ref NAME KEY [FILE|-]",
+     "Stage a put of KEY with the contents of FILE (default: stdin) in the\n"
+     "staging area of ref NAME (the one a mount of NAME uses). Records\n"
+     "over 1 MiB are refused (\"record too large\"). Creates the store if\n"
+     "missing. Nothing changes in the map until `hamt commit`.\n"},
+    {"rm", cmd_rm, "hamt rm --store DIR --ref NAME KEY",
+     "Stage a delete of KEY (a staged put of a key not in the map is just\n"
+     "dropped). Exit status 1 and \"not found\" when KEY is neither in the\n"
+     "map nor staged.\n"},
+    {"status", cmd_status, "hamt status --store DIR --ref NAME",
+     "List the staged changes of NAME in key order, one per line: \"put\n"
+     "NAME\" or \"delete NAME\" (keys as file names, as `hamt ls` writes\n"
+     "them), then a count line.\n"},
+    {"commit", cmd_commit, "hamt commit --store DIR --ref NAME",
+     "Merge the staged changes of NAME into its map in one durable\n"
+     "transaction (new blocks, ref move, staging emptied: all or nothing)\n"
+     "and print the new root CID. A ref that does not exist yet gets a new\n"
+     "map. With nothing staged it prints the unchanged root.\n"},
+    {"log", cmd_log, "hamt log --store DIR NAME",
+     "Print the earlier roots of ref NAME (or of a staging area such as\n"
+     "@CID), newest first: \"TIME OLD -> NEW\", TIME in ISO 8601 UTC, OLD\n"
+     "\"-\" when the ref was created.\n"},
 };
 
 #define NCMDS (sizeof(CMDS) / sizeof(CMDS[0]))

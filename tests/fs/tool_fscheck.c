@@ -168,7 +168,7 @@ static void check_entry(const struct entry *e)
 		return;
 	}
 	result((size_t)sb.st_size == e->clen && S_ISREG(sb.st_mode) &&
-		   (sb.st_mode & 0777) == 0444,
+		   ((sb.st_mode & 0777) == 0444 || (sb.st_mode & 0777) == 0644),
 	       "stat size/mode", e->name);
 	int fd = open(path, O_RDONLY);
 	if (fd < 0) {

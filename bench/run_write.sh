@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Write-side benchmark. In one run:
+#  1. `rsync -a` of 10,000 files of 1 KiB into the mount (unpinned, and with
+#     the daemon and rsync pinned to one core: taskset -c 1), into tmpfs
+#     and into a directory on the local disk: files/s and ratios;
+#  2. a commit of 10,000 changes on a 1,000,000-key base against a full
+#     `hamt build` of the same 1,000,000 keys: seconds and ratio.
+# usage: bench/run_write.sh [BASE_KEYS] [BUILD_DIR]
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+nbase=${1:-1000000}
+build=${2:-$here/build}
+work=$(mktemp -d /var/tmp/hamtfs-wbench.XXXXXX)
+shm=$(mktemp -d /dev/shm/hamtfs-wbench.XXXXXX)
+mnt=$work/mnt
+pid=
+cleanup() {
+	mountpoint -q "$mnt" 2>/dev/null && fusermount3 -u "$mnt"
+	rm -rf "$work" "$shm"
+}
+trap cleanup EXIT
+mkdir -p "$mnt" "$work/src"
+now() { date +%s.%N; }
+rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n / (b - a) }'; }
+
+# 10,000 files of 1 KiB
+head -c 1024 /dev/urandom | base64 -w 0 | head -c 1000 > "$work/one"
+for i in $(seq 1 10000); do { printf '%05d\n' "$i"; cat "$work/one"; } | head -c 1024 > "$work/src/file-$i"; done
+
+mount_it() { # $1: pin prefix
+	$1 "$build/hamtfs" -f -o store="$work/store" main "$mnt" &
+	pid=$!
+	for _ in $(seq 200); do mountpoint -q "$mnt" && return; sleep 0.05; done
+	echo "mount failed" >&2; exit 1
+}
+umount_it() { fusermount3 -u "$mnt"; wait "$pid" || true; }
+fresh_store() {
+	rm -rf "$work/store"
+	printf 'seed\t1\n' | "$build/hamt" build --store "$work/store" --ref main >/dev/null 2>&1
+}
+rsync_into() { # $1: pin prefix, $2: destination; prints files/s
+	local t0 t1
+	t0=$(now); $1 rsync -a "$work/src/" "$2/"; t1=$(now)
+	rate 10000 "$t0" "$t1"
+}
+
+r_tmpfs=$(rsync_into "" "$shm")
+rm -rf "${shm:?}"/*
+r_tmpfs_pin=$(rsync_into "taskset -c 1" "$shm")
+mkdir -p "$work/disk"
+r_disk=$(rsync_into "" "$work/disk")
+fresh_store; mount_it ""
+r_mnt=$(rsync_into "" "$mnt")
+umount_it
+fresh_store; mount_it "taskset -c 1"
+r_mnt_pin=$(rsync_into "taskset -c 1" "$mnt")
+staged=$(getfattr --only-values -n user.hamtfs.staged "$mnt")
+umount_it
+echo "rsync -a of 10000 x 1 KiB files (files/s):"
+echo "  tmpfs $r_tmpfs (pinned $r_tmpfs_pin), local disk $r_disk"
+echo "  hamtfs unpinned $r_mnt: $(awk -v a="$r_mnt" -v b="$r_tmpfs" 'BEGIN { printf "%.3f", a / b }') of tmpfs, $(awk -v a="$r_mnt" -v b="$r_disk" 'BEGIN { printf "%.3f", a / b }') of local disk"
+echo "  hamtfs pinned   $r_mnt_pin: $(awk -v a="$r_mnt_pin" -v b="$r_tmpfs_pin" 'BEGIN { printf "%.3f", a / b }') of tmpfs (pinned) ($staged staged)"
+
+# commit of 10,000 changes on an N-key base vs a full build of N keys
+awk -v n="$nbase" 'BEGIN { for (i = 0; i < n; i++) printf "/works/OL%dW\t{\"title\":\"record %d\"}\n", i, i }' > "$work/base.tsv"
+rm -rf "$work/store"
+t0=$(now)
+"$build/hamt" build --store "$work/store" --ref main "$work/base.tsv" >/dev/null 2>&1
+t1=$(now)
+build_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+mount_it ""
+rsync -a "$work/src/" "$mnt/"
+t0=$(now)
+setfattr -n user.hamtfs.commit -v 1 "$mnt"
+t1=$(now)
+commit_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+umount_it
+printf 'full build of %d keys: %.2f s; commit of 10000 changes on it: %.3f s (%.2f%% of the build)\n' \
+	"$nbase" "$build_s" "$commit_s" "$(awk -v a="$commit_s" -v b="$build_s" 'BEGIN { print 100 * a / b }')"

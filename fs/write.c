@@ -1,0 +1,465 @@
+/* write.c - the write side of a hamtfs mount.
+ *
+ * Every change goes straight into the staging area in the store's LMDB:
+ * a write, a truncate, a create, a rename or an unlink is durable when its
+ * request is answered, so a file is staged by the time close() returns and
+ * nothing closed is lost if the daemon is killed. Nothing is kept per open
+ * file, which is what lets reads use the kernel's no-open mode.
+ * user.hamtfs.commit merges the staging area into a new root (fs_commit). */
+#define FUSE_USE_VERSION 314
+#include <errno.h>
+#include <fuse_lowlevel.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fs/fs.h"
+#include "fs/ops.h"
+#include "hamt/err.h"
+#include "hamt/hash.h"
+#include "hamt/names.h"
+
+static struct fs *FS(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static void now_attrs(struct staging_attrs *a, mode_t mode)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	a->mtime_sec = ts.tv_sec;
+	a->mtime_nsec = (uint32_t)ts.tv_nsec;
+	a->mode = (uint32_t)(mode & 07777);
+}
+
+/* Attributes to keep for `key`: the ones set, else defaults for a file
+ * that is being written (now, 0644). */
+static void attrs_or_default(struct fs *fs, const uint8_t *key, size_t klen,
+			     struct staging_attrs *a)
+{
+	if (fs_attrs(fs, key, klen, a) != 0)
+		now_attrs(a, 0644);
+}
+
+/* The key for a name a writer gives: a plain name only (shortened names and
+ * names hamtfs never shows are refused: a name must stay a bijection). */
+static int key_for_new_name(const char *name, struct buf *key)
+{
+	uint8_t hash[NAME_HASH_BYTES];
+	size_t hlen;
+	int rc = name_to_key(name, strlen(name), key, hash, &hlen);
+	if (rc == 1)
+		rc = err_set(-EINVAL,
+			     "\"%s\": names containing \"%s\" are reserved for "
+			     "shortened long keys",
+			     name, NAME_MARKER);
+	if (rc) {
+		fs_log("cannot create \"%s\": %s", name, err_msg());
+		rc = rc == -ENAMETOOLONG ? rc : FS_EBADNAME;
+	}
+	return rc;
+}
+
+static int stage_put(struct fs *fs, const uint8_t *key, size_t klen,
+		     const struct buf *data, const struct staging_attrs *a)
+{
+	__atomic_store_n(&fs->staged_hint, 1, __ATOMIC_RELAXED);
+	int rc = staging_put(fs->store, fs->area, key, klen, data->data,
+			     data->len, a);
+	if (rc == -EFBIG || rc == -ENOSPC)
+		fs_log("staging a record: %s", err_msg());
+	return rc;
+}
+
+/* ------------------------------------------------------------- create */
+
+static int do_create(struct fs *fs, fuse_ino_t parent, const char *name,
+		     mode_t mode, int excl, struct fuse_entry_param *e)
+{
+	if (parent != FS_ROOT_INO)
+		return -ENOTDIR;
+	struct buf key = {0}, cur = {0};
+	struct fs_view *v = fs_begin(fs);
+	int rc = key_for_new_name(name, &key);
+	if (!rc) {
+		rc = fs_current(fs, v, key.data, key.len, &cur);
+		if (rc == 0 && excl) {
+			rc = -EEXIST;
+		} else if (rc == -ENOENT) {
+			struct staging_attrs a;
+			now_attrs(&a, mode);
+			buf_reset(&cur);
+			rc = stage_put(fs, key.data, key.len, &cur, &a);
+		}
+	}
+	if (!rc)
+		rc = fs_entry(fs, v, key.data, key.len, e);
+	fs_end(fs);
+	buf_free(&key);
+	buf_free(&cur);
+	return rc;
+}
+
+void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  mode_t mode, struct fuse_file_info *fi)
+{
+	struct fuse_entry_param e;
+	int rc = do_create(FS(req), parent, name, mode, fi->flags & O_EXCL, &e);
+	if (rc) {
+		fuse_reply_err(req, fs_errno(rc, name));
+		return;
+	}
+	fi->keep_cache = 1;
+	fuse_reply_create(req, &e, fi);
+}
+
+/* -------------------------------------------------------- write, setattr */
+
+/* Change the contents of inode `ino` with `edit` and stage the result;
+ * `a` (may be NULL for "now, keep the mode") are the attributes to keep. */
+static int modify(struct fs *fs, fuse_ino_t ino, const char *buf, size_t size,
+		  off_t off, int truncate_to, struct stat *st)
+{
+	struct buf key = {0}, cur = {0};
+	struct fs_view *v = fs_begin(fs);
+	int rc = fs_inode_key(&fs->inodes, ino, &key, NULL, NULL);
+	if (!rc) {
+		rc = fs_current(fs, v, key.data, key.len, &cur);
+		if (rc == -ENOENT) /* deleted while open: start again */
+			rc = 0;
+	}
+	size_t end = truncate_to ? (size_t)off : (size_t)off + size;
+	if (!rc && (off < 0 || end > STAGING_MAX_RECORD)) {
+		rc = err_set(
+		    -EFBIG, "record would be %zu bytes, over the %u-byte limit",
+		    end, STAGING_MAX_RECORD);
+		fs_log("write refused: %s", err_msg());
+	}
+	if (!rc && end > cur.len) {
+		rc = buf_reserve(&cur, end - cur.len);
+		if (!rc) {
+			memset(cur.data + cur.len, 0, end - cur.len);
+			cur.len = end;
+		}
+	}
+	if (!rc) {
+		if (truncate_to)
+			cur.len = end;
+		else if (size)
+			memcpy(cur.data + off, buf, size);
+		struct staging_attrs a;
+		attrs_or_default(fs, key.data, key.len, &a);
+		mode_t mode = a.mode;
+		now_attrs(&a, mode);
+		rc = stage_put(fs, key.data, key.len, &cur, &a);
+	}
+	if (!rc && st)
+		rc = fs_getattr(fs, v, ino, st);
+	fs_end(fs);
+	buf_free(&key);
+	buf_free(&cur);
+	return rc;
+}
+
+void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+		 off_t off, struct fuse_file_info *fi)
+{
+	(void)fi;
+	int rc = modify(FS(req), ino, buf, size, off, 0, NULL);
+	if (rc)
+		fuse_reply_err(req, fs_errno(rc, "write"));
+	else
+		fuse_reply_write(req, size);
+}
+
+static int set_attrs(struct fs *fs, fuse_ino_t ino, const struct stat *attr,
+		     int to_set, struct stat *st)
+{
+	struct buf key = {0};
+	struct fs_view *v = fs_begin(fs);
+	int rc = fs_inode_key(&fs->inodes, ino, &key, NULL, NULL);
+	struct staging_attrs a;
+	if (!rc) {
+		/* the file must exist (staged or committed) */
+		struct stat cur;
+		rc = fs_getattr(fs, v, ino, &cur);
+		if (!rc && fs_attrs(fs, key.data, key.len, &a) != 0) {
+			a.mtime_sec = cur.st_mtim.tv_sec;
+			a.mtime_nsec = (uint32_t)cur.st_mtim.tv_nsec;
+			a.mode = cur.st_mode & 07777;
+		}
+	}
+	if (!rc) {
+		if (to_set & FUSE_SET_ATTR_MODE)
+			a.mode = attr->st_mode & 07777;
+		if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
+			now_attrs(&a, a.mode);
+		} else if (to_set & FUSE_SET_ATTR_MTIME) {
+			a.mtime_sec = attr->st_mtim.tv_sec;
+			a.mtime_nsec = (uint32_t)attr->st_mtim.tv_nsec;
+		}
+		__atomic_store_n(&fs->staged_hint, 1, __ATOMIC_RELAXED);
+		rc = staging_set_attrs(fs->store, fs->area, key.data, key.len,
+				       &a);
+	}
+	if (!rc)
+		rc = fs_getattr(fs, v, ino, st);
+	fs_end(fs);
+	buf_free(&key);
+	return rc;
+}
+
+void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		   int to_set, struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct stat st;
+	int rc = 0;
+	(void)fi;
+	if (ino == FS_ROOT_INO) {
+		/* the directory's own attributes are fixed; accept touches */
+		struct fs_view *v = fs_begin(fs);
+		rc = fs_getattr(fs, v, ino, &st);
+		fs_end(fs);
+	} else {
+		if (to_set & FUSE_SET_ATTR_SIZE)
+			rc = modify(fs, ino, NULL, 0, attr->st_size, 1, NULL);
+		/* mode and mtime are kept beside the tree; owner and atime
+		 * are accepted and not kept (the mount's owner owns all) */
+		if (!rc)
+			rc = set_attrs(fs, ino, attr, to_set, &st);
+	}
+	if (rc)
+		fuse_reply_err(req, fs_errno(rc, "setattr"));
+	else
+		fuse_reply_attr(req, &st, FS_TIMEOUT);
+}
+
+/* ------------------------------------------------------- unlink, rename */
+
+static int is_committed(struct fs_view *v, const struct buf *key)
+{
+	struct buf val = {0};
+	int rc = hamt_get(v->map, key->data, key->len, &val);
+	buf_free(&val);
+	return rc == 0 ? 1 : (rc == -ENOENT ? 0 : rc);
+}
+
+static int do_unlink(struct fs *fs, fuse_ino_t parent, const char *name)
+{
+	if (parent != FS_ROOT_INO)
+		return -ENOENT;
+	struct buf key = {0}, cur = {0};
+	struct fs_view *v = fs_begin(fs);
+	int rc = fs_name_lookup(v, name, &key);
+	if (!rc)
+		rc = fs_current(fs, v, key.data, key.len, &cur);
+	int committed = rc ? 0 : is_committed(v, &key);
+	if (committed < 0)
+		rc = committed;
+	if (!rc) {
+		__atomic_store_n(&fs->staged_hint, 1, __ATOMIC_RELAXED);
+		rc = staging_delete(fs->store, fs->area, key.data, key.len);
+		/* a key only staged goes back to not existing at all */
+		if (!rc && !committed)
+			rc = staging_unstage(fs->store, fs->area, key.data,
+					     key.len);
+	}
+	fs_end(fs);
+	buf_free(&key);
+	buf_free(&cur);
+	return rc;
+}
+
+void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	int rc = do_unlink(FS(req), parent, name);
+	fuse_reply_err(req, rc ? fs_errno(rc, name) : 0);
+}
+
+static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
+		     fuse_ino_t newparent, const char *newname,
+		     unsigned int flags)
+{
+	if (parent != FS_ROOT_INO || newparent != FS_ROOT_INO)
+		return -ENOENT;
+	if (flags & RENAME_EXCHANGE)
+		return err_set(-EINVAL, "rename: RENAME_EXCHANGE is not "
+					"supported");
+	struct buf from = {0}, to = {0}, cur = {0}, tmp = {0};
+	struct fs_view *v = fs_begin(fs);
+	uint64_t alg = hamt_get_params(v->map)->hash_alg;
+	int rc = fs_name_lookup(v, name, &from);
+	if (!rc)
+		rc = fs_current(fs, v, from.data, from.len, &cur);
+	if (!rc) {
+		/* an existing target may have a shortened name */
+		rc = fs_name_lookup(v, newname, &to);
+		if (rc == 0 && fs_current(fs, v, to.data, to.len, &tmp) == 0 &&
+		    (flags & RENAME_NOREPLACE))
+			rc = -EEXIST;
+		else if (rc == -ENOENT || rc == -EINVAL)
+			rc = key_for_new_name(newname, &to);
+	}
+	if (!rc && (from.len != to.len || memcmp(from.data, to.data, to.len))) {
+		int committed = is_committed(v, &from);
+		struct staging_attrs a;
+		attrs_or_default(fs, from.data, from.len, &a);
+		__atomic_store_n(&fs->staged_hint, 1, __ATOMIC_RELAXED);
+		rc = committed < 0
+			 ? committed
+			 : staging_rename(fs->store, fs->area, from.data,
+					  from.len, to.data, to.len, cur.data,
+					  cur.len, &a);
+		if (!rc && !committed)
+			rc = staging_unstage(fs->store, fs->area, from.data,
+					     from.len);
+		/* the kernel's inode for `from` now stands for `to` */
+		uint8_t fh[HASH_MAX_BYTES], th[HASH_MAX_BYTES];
+		size_t fl, tl;
+		if (!rc && !hash_key(alg, from.data, from.len, fh, &fl) &&
+		    !hash_key(alg, to.data, to.len, th, &tl))
+			fs_inode_rekey_key(&fs->inodes, from.data, from.len, fh,
+					   fl, to.data, to.len, th, tl);
+	}
+	fs_end(fs);
+	buf_free(&from);
+	buf_free(&to);
+	buf_free(&cur);
+	buf_free(&tmp);
+	return rc;
+}
+
+void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	int rc = do_rename(FS(req), parent, name, newparent, newname, flags);
+	fuse_reply_err(req, rc ? fs_errno(rc, newname) : 0);
+}
+
+/* ------------------------------------------------------------ refused */
+
+static void refuse(fuse_req_t req, const char *what, const char *name)
+{
+	fs_log("%s \"%s\" refused: a hamtfs mount is one flat directory of "
+	       "regular files",
+	       what, name);
+	fuse_reply_err(req, EPERM);
+}
+
+void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		 mode_t mode)
+{
+	(void)parent;
+	(void)mode;
+	refuse(req, "mkdir", name);
+}
+
+void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		 mode_t mode, dev_t rdev)
+{
+	(void)parent;
+	(void)rdev;
+	if (S_ISREG(mode)) {
+		struct fuse_entry_param e;
+		int rc = do_create(FS(req), parent, name, mode, 1, &e);
+		if (rc)
+			fuse_reply_err(req, fs_errno(rc, name));
+		else
+			fuse_reply_entry(req, &e);
+		return;
+	}
+	refuse(req, "mknod", name);
+}
+
+void fs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		   const char *name)
+{
+	(void)link;
+	(void)parent;
+	refuse(req, "symlink", name);
+}
+
+void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		const char *newname)
+{
+	(void)ino;
+	(void)newparent;
+	refuse(req, "link", newname);
+}
+
+/* Every change is durable when its request is answered. */
+void fs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		 struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)datasync;
+	(void)fi;
+	fuse_reply_err(req, 0);
+}
+
+void fs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+		    struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)datasync;
+	(void)fi;
+	fuse_reply_err(req, 0);
+}
+
+/* ------------------------------------------------------------- commit */
+
+int fs_commit(struct fs *fs)
+{
+	char txt[CID_MAX_TEXT];
+	struct staging_commit_stats st = {0};
+	struct cid new_root;
+	struct fs_view *nv = NULL;
+	pthread_rwlock_wrlock(&fs->view_lock);
+	struct fs_view *old = fs->view;
+	int rc = staging_commit(fs->store, fs->area,
+				fs->is_ref ? fs->root_arg : NULL,
+				hamt_root(old->map), &new_root, &st);
+	if (!rc && !cid_equal(&new_root, hamt_root(old->map))) {
+		nv = calloc(1, sizeof(*nv));
+		rc = nv ? hamt_open(&nv->map, fs->store, &new_root)
+			: err_set(-ENOMEM, "out of memory");
+		if (rc) {
+			err_wrap(rc, "committed %s but cannot open it",
+				 cid_format(&new_root, txt));
+			free(nv);
+		} else {
+			hamt_set_cache(nv->map, fs->cache);
+			clock_gettime(CLOCK_REALTIME, &nv->mtime);
+			nv->gen = ++fs->next_gen;
+			nv->refs = 1;
+			fs->view = nv;
+			fs_view_put(old);
+		}
+	}
+	if (!rc) {
+		uint64_t n = 1;
+		staging_count(fs->store, fs->area, &n);
+		__atomic_store_n(&fs->staged_hint, n > 0, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_lock(&fs->err_lock);
+	if (rc)
+		snprintf(fs->last_error, sizeof(fs->last_error), "%s",
+			 err_msg());
+	else
+		fs->last_error[0] = '\0';
+	pthread_mutex_unlock(&fs->err_lock);
+	pthread_rwlock_unlock(&fs->view_lock);
+	if (rc)
+		fs_log("commit failed: %s", fs->last_error);
+	else
+		fs_log("commit: %llu puts, %llu deletes, %llu blocks: %s",
+		       (unsigned long long)st.puts,
+		       (unsigned long long)st.deletes,
+		       (unsigned long long)st.blocks_written,
+		       cid_format(&new_root, txt));
+	return rc;
+}

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# The write side of the mount: tools that write files work unchanged,
+# changes are staged, commit merges them into the root `hamt build` gives
+# for the same final records, and nothing closed is lost.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+S=$T/store
+M=$T/m
+seq 1 1000 | awk '{ printf "k-%d\tvalue %d\n", $1, $1 }' > "$T/base.tsv"
+root0=$("$HAMT" build --store "$S" --ref main "$T/base.tsv" 2>/dev/null | tail -n 1)
+check 'mount_fs "$S" main "$M"'
+
+# --- ordinary tools ------------------------------------------------------
+printf 'new one' > "$M/new1";                     check '[ "$(cat "$M/new1")" = "new one" ]'
+printf ' more' >> "$M/new1";                      check '[ "$(cat "$M/new1")" = "new one more" ]'
+check '[ "$(stat -c %s "$M/new1")" = 12 ]'
+printf 'replaced' > "$M/k-1";                     check '[ "$(cat "$M/k-1")" = replaced ]'
+printf 'short' > "$M/k-1";                        check '[ "$(cat "$M/k-1")" = short ]'   # O_TRUNC
+cp "$M/k-2" "$M/copy-of-2";                       check '[ "$(cat "$M/copy-of-2")" = "value 2" ]'
+mv "$M/k-3" "$M/moved-3";                         check '[ "$(cat "$M/moved-3")" = "value 3" ] && [ ! -e "$M/k-3" ]'
+mv "$M/new1" "$M/k-4";                            check '[ "$(cat "$M/k-4")" = "new one more" ] && [ ! -e "$M/new1" ]'
+rm "$M/k-5";                                      check '[ ! -e "$M/k-5" ]'
+check '! ls "$M" | grep -qx k-5'
+check 'ls "$M" | grep -qx moved-3'
+printf 'staged' > "$M/tmp-x"; rm "$M/tmp-x";      check '[ ! -e "$M/tmp-x" ]'
+truncate -s 3 "$M/k-6";                           check '[ "$(cat "$M/k-6")" = val ]'
+printf 'abcdef' > "$M/pos"; printf 'XY' | dd of="$M/pos" bs=1 seek=2 conv=notrunc 2>/dev/null
+check '[ "$(cat "$M/pos")" = abXYef ]'
+check '( set -o noclobber; ! printf x > "$M/k-7" ) 2>/dev/null'   # O_EXCL
+check '[ "$(cat "$M/k-7")" = "value 7" ]'
+touch -d "2020-02-03 04:05:06" "$M/k-8";          check '[ "$(stat -c %Y "$M/k-8")" = "$(date -d "2020-02-03 04:05:06" +%s)" ]'
+chmod 600 "$M/k-9";                               check '[ "$(stat -c %a "$M/k-9")" = 600 ]'
+check '[ "$(cat "$M/k-9")" = "value 9" ]'          # chmod alone stages nothing
+vim -es -c '%s/value/VALUE/' -c 'wq' "$M/k-10" </dev/null
+check '[ "$(cat "$M/k-10")" = "VALUE 10" ]'
+check '[ "$(stat -c %s "$M/k-10")" = 9 ]'           # vim ends it with a newline
+printf 'VALUE 10' > "$M/k-10"                        # (a tsv value cannot)
+# refused with a clear errno, and nothing else affected
+check '! mkdir "$M/dir" 2>/dev/null'
+check '! ln -s k-2 "$M/sym" 2>/dev/null'
+check '! mkfifo "$M/fifo" 2>/dev/null'
+check '! ln "$M/k-2" "$M/hard" 2>/dev/null'
+check '! head -c 1100000 /dev/zero > "$M/huge" 2>/dev/null'
+check '! [ -s "$M/huge" ] || [ "$(stat -c %s "$M/huge")" -le 1048576 ]'
+rm -f "$M/huge"
+check '! printf x > "$M/bad%name" 2>/dev/null'  # not a name hamtfs makes
+check '[ "$(getfattr --only-values -n user.hamtfs.staged "$M")" -gt 5 ]'
+
+# --- rsync ---------------------------------------------------------------
+mkdir -p "$T/src"
+for i in $(seq 1 300); do printf 'rsync %d' "$i" > "$T/src/r-$i"; done
+touch -d "2021-01-01" "$T/src/r-1"
+check 'rsync -a "$T/src/" "$M/"'
+check '[ "$(cat "$M/r-150")" = "rsync 150" ]'
+check '[ "$(stat -c %Y "$M/r-1")" = "$(stat -c %Y "$T/src/r-1")" ]'
+check '[ "$(rsync -a --stats "$T/src/" "$M/" | sed -n "s/^Number of regular files transferred: //p")" = 0 ]'
+printf 'changed' > "$T/src/r-2"; rm "$T/src/r-3"
+check 'rsync -a --delete --exclude "k-*" --exclude "moved-3" --exclude "copy-of-2" --exclude pos "$T/src/" "$M/"'
+check '[ "$(cat "$M/r-2")" = changed ] && [ ! -e "$M/r-3" ]'
+printf 'inplace!' > "$T/src/r-4"
+check 'rsync -a --inplace "$T/src/" "$M/"'
+check '[ "$(cat "$M/r-4")" = "inplace!" ]'
+
+# --- commit: the same root as a fresh build of the final records ----------
+staged=$(getfattr --only-values -n user.hamtfs.staged "$M")
+check 'setfattr -n user.hamtfs.commit -v 1 "$M"'
+root1=$(getfattr --only-values -n user.hamtfs.root "$M")
+check '[ "$root1" != "$root0" ] && [ "$(getfattr --only-values -n user.hamtfs.staged "$M")" = 0 ]'
+check '[ "$("$HAMT" ls --store "$S" main | wc -l)" = "$(ls "$M" | wc -l)" ]'
+for f in $(ls "$M"); do printf '%s\t%s\n' "$f" "$(cat "$M/$f")"; done > "$T/final.tsv"
+check '[ "$("$HAMT" build --store "$T/fresh" "$T/final.tsv" 2>/dev/null | tail -n 1)" = "$root1" ]'
+check '"$HAMT" verify --store "$S" main >/dev/null'
+check '[ "$(stat -c %Y "$M/r-1")" = "$(stat -c %Y "$T/src/r-1")" ]'   # mtime kept
+check '! getfattr -n user.hamtfs.error "$M" 2>/dev/null'
+# nothing staged: a no-op that keeps the root
+check 'setfattr -n user.hamtfs.commit -v 1 "$M"'
+check '[ "$(getfattr --only-values -n user.hamtfs.root "$M")" = "$root1" ]'
+umount_fs "$M"
+# mtime and mode survive a remount: a second rsync transfers nothing
+check 'mount_fs "$S" main "$M"'
+check '[ "$(rsync -a --stats --exclude "k-*" --exclude "moved-3" --exclude "copy-of-2" --exclude pos "$T/src/" "$M/" | sed -n "s/^Number of regular files transferred: //p")" = 0 ]'
+check '[ "$(stat -c %a "$M/k-9")" = 600 ]'
+umount_fs "$M"
+
+# --- a mount of a bare CID commits too: root in the xattr and the log -----
+check 'mount_fs "$S" "$root1" "$M"'
+printf 'by cid' > "$M/cid-file"
+check 'setfattr -n user.hamtfs.commit -v 1 "$M"'
+root2=$(getfattr --only-values -n user.hamtfs.root "$M")
+check '[ "$root2" != "$root1" ] && [ "$("$HAMT" get --store "$S" "$root2" cid-file)" = "by cid" ]'
+check '[ "$("$HAMT" log --store "$S" "@$root1" 2>/dev/null | grep -c "$root2")" -ge 1 ]'
+check '[ "$("$HAMT" verify --store "$S" main | head -n 1)" = "ok $root1" ]'  # the ref did not move
+umount_fs "$M"
+
+# --- a commit writes O(changes x depth) blocks -----------------------------
+B=$T/big
+seq 1 "${HAMTFS_TEST_KEYS:-100000}" | awk '{ printf "b-%d\tv%d\n", $1, $1 }' > "$T/big.tsv"
+"$HAMT" build --store "$B" --ref main "$T/big.tsv" >/dev/null 2>&1
+depth=$("$HAMT" verify --store "$B" main | sed -n 's/^depth //p')
+blocks() { mdb_stat -s blocks "$B" | sed -n 's/ *Entries: //p'; }
+check 'mount_fs "$B" main "$T/mb"'
+for n in 1 100; do
+	before=$(blocks)
+	for i in $(seq 1 $n); do printf 'changed %d' "$i" > "$T/mb/b-$((i * 7))"; done
+	setfattr -n user.hamtfs.commit -v 1 "$T/mb"
+	written=$(( $(blocks) - before ))
+	echo "commit of $n change(s) on ${HAMTFS_TEST_KEYS:-100000} keys (depth $depth): $written new blocks"
+	check '[ "$written" -le $((n * depth + n)) ] && [ "$written" -ge $((n + 1)) ]'
+done
+
+# --- readers during a commit see the old or the new contents ----------------
+for i in $(seq 1 200); do printf 'next %d' "$i" > "$T/mb/b-$i"; done
+( end=$((SECONDS + 4)); bad=0
+  while [ $SECONDS -lt $end ]; do
+	for i in 13 57 101 150 199; do
+		c=$(cat "$T/mb/b-$i") || bad=1
+		[ "$c" = "next $i" ] || [ "$c" = "v$i" ] || bad=1
+	done
+  done; exit $bad ) &
+reader=$!
+sleep 0.3
+check 'setfattr -n user.hamtfs.commit -v 1 "$T/mb"'
+check 'wait $reader'
+check '[ "$(cat "$T/mb/b-57")" = "next 57" ]'
+umount_fs "$T/mb"
+
+# --- killing the daemon loses nothing that was closed -----------------------
+K=$T/kill
+printf 'seed\t1\n' | "$HAMT" build --store "$K" --ref main >/dev/null 2>&1
+mkdir -p "$T/mk"; MOUNTS+=("$T/mk")
+"$HAMTFS" -f -o store="$K" main "$T/mk" 2>/dev/null &
+dpid=$!
+for _ in $(seq 100); do mountpoint -q "$T/mk" && break; sleep 0.05; done
+( for i in $(seq 1 100000); do printf 'closed %d' "$i" > "$T/mk/c-$i" 2>/dev/null || exit 0; echo "$i" >> "$T/closed.log"; done ) &
+writer=$!
+sleep 1.5
+kill -9 "$dpid"; wait "$dpid" 2>/dev/null
+wait "$writer" 2>/dev/null
+fusermount3 -uz "$T/mk" 2>/dev/null
+nclosed=$(wc -l < "$T/closed.log")
+check 'mount_fs "$K" main "$T/mk"'
+lost=0
+while read -r i; do [ "$(cat "$T/mk/c-$i" 2>/dev/null)" = "closed $i" ] || lost=$((lost + 1)); done < "$T/closed.log"
+echo "killed the daemon after $nclosed closed files: $lost lost"
+check '[ "$nclosed" -gt 10 ] && [ "$lost" = 0 ]'
+umount_fs "$T/mk"
+
+finish

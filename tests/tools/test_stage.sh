@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# hamt put / rm / status / commit / log: staging from the command line, a
+# commit equal to a fresh build of the final records, and commits killed
+# with SIGKILL at random moments (all or nothing).
+set -uo pipefail
+: "${HAMT:?}" "${FIXTURES:?}" "${TEST_TMP:?}"
+mkdir -p "$(dirname "${TEST_TMP%/}")"
+t=$(mktemp -d "${TEST_TMP%/}.stage.XXXXXX" 2>/dev/null || mktemp -d)
+trap 'rm -rf "$t"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+check() { if eval "$1"; then ok; else bad "$1"; fi; }
+# expect_err "description" 'command' 'pattern' : non-zero exit, stderr matches
+expect_err() {
+	local out rc
+	out=$(eval "$2" 2>&1 >/dev/null); rc=$?
+	if [ $rc -ne 0 ] && grep -qE -- "$3" <<<"$out"; then ok; else bad "$1 (rc=$rc, stderr: $out)"; fi
+}
+
+S=$t/store
+P=(--store "$S" --ref main)
+printf 'alpha\tone\nbeta\ttwo\n/works/OL1W\t{"title":"x"}\n100%%\tpercent\ngamma\tthree\n' > "$t/in.tsv"
+root0=$("$HAMT" build --store "$S" --ref main "$t/in.tsv" 2>/dev/null | tail -n 1)
+check '[[ "$root0" == bafyrei* ]]'
+
+# --- staging
+printf 'ONE' > "$t/one"
+check '"$HAMT" put "${P[@]}" alpha "$t/one"'                 # update, from a file
+check 'printf "new" | "$HAMT" put "${P[@]}" /works/OL2W -'    # new key, stdin "-"
+check 'printf "d" | "$HAMT" put "${P[@]}" delta'              # stdin by default
+check 'printf "tmp" | "$HAMT" put "${P[@]}" temp'
+check '"$HAMT" rm "${P[@]}" beta'                             # committed key
+check '"$HAMT" rm "${P[@]}" temp'                             # staged only: dropped
+expect_err "rm of an absent key" '"$HAMT" rm "${P[@]}" nosuchkey' "nosuchkey: not found"
+"$HAMT" rm "${P[@]}" nosuchkey >/dev/null 2>&1; check '[ $? -eq 1 ]'
+expect_err "rm of a key already deleted" '"$HAMT" rm "${P[@]}" beta' "not found"
+expect_err "rm of a dropped put" '"$HAMT" rm "${P[@]}" temp' "not found"
+"$HAMT" status "${P[@]}" > "$t/status"
+printf 'put %%2Fworks%%2FOL2W\nput alpha\ndelete beta\nput delta\n4 staged changes (3 puts, 1 deletes)\n' > "$t/status.want"
+check 'cmp -s "$t/status" "$t/status.want"'
+# nothing changes before the commit
+check '[ "$("$HAMT" get --store "$S" main alpha)" = one ]'
+check '[ "$("$HAMT" get --store "$S" main beta)" = two ]'
+
+# --- limits
+head -c 1048576 /dev/zero | tr '\0' x > "$t/max"
+check '"$HAMT" put "${P[@]}" max "$t/max"'
+check '"$HAMT" rm "${P[@]}" max'
+head -c 1048577 /dev/zero > "$t/big"
+expect_err "record over 1 MiB" '"$HAMT" put "${P[@]}" big "$t/big"' "record too large"
+expect_err "record over 1 MiB on stdin" '"$HAMT" put "${P[@]}" big < "$t/big"' "record too large"
+check '[ "$("$HAMT" status "${P[@]}" | tail -n 1)" = "4 staged changes (3 puts, 1 deletes)" ]'
+
+# --- commit
+root1=$("$HAMT" commit "${P[@]}" 2>"$t/err")
+check '[[ "$root1" == bafyrei* ]] && [ "$root1" != "$root0" ]'
+check 'grep -q "puts 3, deletes 1" "$t/err"'
+check '[ "$("$HAMT" get --store "$S" main alpha)" = ONE ]'
+check '[ "$("$HAMT" get --store "$S" main /works/OL2W)" = new ]'
+expect_err "deleted key" '"$HAMT" get --store "$S" main beta' "not found"
+check '[ "$("$HAMT" status "${P[@]}")" = "0 staged changes (0 puts, 0 deletes)" ]'
+check '"$HAMT" verify --store "$S" main | grep -q "^keys 6$"'
+# the same final records built from scratch give the same root
+printf 'alpha\tONE\n/works/OL1W\t{"title":"x"}\n/works/OL2W\tnew\n100%%\tpercent\ngamma\tthree\ndelta\td\n' > "$t/final.tsv"
+check '[ "$("$HAMT" build --store "$t/fresh" "$t/final.tsv" 2>/dev/null | tail -n 1)" = "$root1" ]'
+# nothing staged: the unchanged root, no new log entry
+check '[ "$("$HAMT" commit "${P[@]}" 2>/dev/null)" = "$root1" ]'
+# a second commit, then the log
+check '"$HAMT" rm "${P[@]}" gamma'
+root2=$("$HAMT" commit "${P[@]}" 2>/dev/null)
+"$HAMT" log --store "$S" main > "$t/log"
+check '[ "$(wc -l < "$t/log")" -eq 3 ]'
+iso='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z'
+check 'grep -qxE "$iso $root1 -> $root2" <(sed -n 1p "$t/log")'
+check 'grep -qxE "$iso $root0 -> $root1" <(sed -n 2p "$t/log")'
+check 'grep -qxE "$iso - -> $root0" <(sed -n 3p "$t/log")'
+# a new ref: the first commit makes its map
+check 'printf "v" | "$HAMT" put --store "$S" --ref other k'
+check 'printf "w" | "$HAMT" put --store "$S" --ref other "x y"'
+ro=$("$HAMT" commit --store "$S" --ref other 2>/dev/null)
+check '[ "$ro" = "$(printf "k\tv\nx y\tw\n" | "$HAMT" build --store "$t/fresh2" - 2>/dev/null | tail -n 1)" ]'
+check '[ "$("$HAMT" get --store "$S" other "x y")" = w ]'
+check '[ "$(wc -l < <("$HAMT" log --store "$S" other))" -eq 1 ]'
+# a store that does not exist yet: put creates it
+check 'printf "1" | "$HAMT" put --store "$t/new" --ref main a'
+check '[ "$("$HAMT" commit --store "$t/new" --ref main 2>/dev/null)" = "$(printf "a\t1\n" | "$HAMT" build --store "$t/fresh3" - 2>/dev/null | tail -n 1)" ]'
+
+# --- help and errors
+for c in put rm status commit log; do
+	check '"$HAMT" $c --help | grep -q "^usage: hamt $c"'
+	check '"$HAMT" --help | grep -q "hamt $c "'
+done
+expect_err "put without --ref" '"$HAMT" put --store "$S" k "$t/one"' "--ref NAME is required"
+expect_err "status without --store" '"$HAMT" status --ref main' "--store DIR is required"
+expect_err "put without a key" '"$HAMT" put "${P[@]}"' "usage:"
+expect_err "log of an unknown ref" '"$HAMT" log --store "$S" nosuchref' "nosuchref"
+expect_err "commit of an unknown ref with nothing staged" '"$HAMT" commit --store "$S" --ref nosuch' "nothing staged"
+expect_err "status of a missing store" '"$HAMT" status --store "$t/nope" --ref main' "nope"
+expect_err "missing record file" '"$HAMT" put "${P[@]}" k "$t/none"' "none"
+expect_err "bad ref name" '"$HAMT" put --store "$S" --ref "a b" k "$t/one"' "ref|area"
+expect_err "commit with a bad ref name" '"$HAMT" commit --store "$S" --ref "a b"' "ref name"
+
+# --- crash: commits killed with SIGKILL at random moments
+C=$t/crash
+N=5000
+"$HAMT" build --store "$C" --ref main "$t/in.tsv" >/dev/null 2>&1
+old=$("$HAMT" get --store "$C" main alpha >/dev/null && "$HAMT" verify --store "$C" main | sed -n 's/^ok //p')
+mkdir "$t/rec"
+pad=$(head -c 3000 /dev/zero | tr '\0' x)
+seq 1 "$N" | awk -v p="$pad" '{printf "record %d %s\n", $1, p}' > "$t/recs"
+(cd "$t/rec" && split -l 1 -a 5 ../recs r)
+ls "$t/rec" | awk -v d="$t/rec" '{print "key" NR, d "/" $1}' |
+	xargs -P 4 -L 1 "$HAMT" put --store "$C" --ref main
+"$HAMT" status --store "$C" --ref main > "$t/crash.status"
+check '[ "$(tail -n 1 "$t/crash.status")" = "$N staged changes ($N puts, 0 deletes)" ]'
+cp -a "$C" "$t/pristine"
+new=$("$HAMT" commit --store "$C" --ref main 2>/dev/null)
+check '[[ "$new" == bafyrei* ]] && [ "$new" != "$old" ]'
+n_old=0 n_new=0
+for round in $(seq 1 20); do
+	rm -rf "$C"
+	cp -a "$t/pristine" "$C"
+	"$HAMT" commit --store "$C" --ref main >/dev/null 2>&1 &
+	pid=$!
+	sleep "0.$(printf '%03d' $((RANDOM % 100)))"
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	check '"$HAMT" verify --store "$C" main >/dev/null'
+	cur=$("$HAMT" verify --store "$C" main | sed -n 's/^ok //p')
+	"$HAMT" status --store "$C" --ref main > "$t/st.now"
+	if [ "$cur" = "$old" ] && cmp -s "$t/st.now" "$t/crash.status"; then
+		n_old=$((n_old + 1)); ok
+	elif [ "$cur" = "$new" ] && [ "$(cat "$t/st.now")" = "0 staged changes (0 puts, 0 deletes)" ]; then
+		n_new=$((n_new + 1)); ok
+	else
+		bad "round $round: root $cur, $(tail -n 1 "$t/st.now")"
+	fi
+done
+echo "crash rounds: $n_old left the old root with all staged, $n_new the new root with nothing staged"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,333 @@
+/* cmd_stage.c - put, rm, status, commit, log: the staging area of a ref
+ * from the command line (the same area a mount of the ref uses). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hamt/err.h"
+#include "hamt/hash.h"
+#include "hamt/names.h"
+#include "store/staging.h"
+#include "tools/cmd.h"
+
+/* --store DIR [--ref NAME] [--help]; returns the index of the first
+ * positional argument, -1 after help, -2 after a usage error. */
+static int stage_opts(int argc, char **argv, const char **dir, const char **ref,
+		      int need_ref, int npos_min, int npos_max)
+{
+	static const struct option opts[] = {
+	    {"store", required_argument, NULL, 's'},
+	    {"ref", required_argument, NULL, 'r'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0}};
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+s:r:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			*dir = optarg;
+			break;
+		case 'r':
+			if (!need_ref) {
+				cmd_bad_usage("unknown option '%s'",
+					      argv[optind - 1]);
+				return -2;
+			}
+			*ref = optarg;
+			break;
+		case 'h':
+			cmd_help();
+			return -1;
+		default:
+			cmd_bad_usage("unknown or incomplete option '%s'",
+				      argv[optind - 1]);
+			return -2;
+		}
+	}
+	if (!*dir) {
+		cmd_bad_usage("%s", "--store DIR is required");
+		return -2;
+	}
+	if (need_ref && !*ref) {
+		cmd_bad_usage("%s", "--ref NAME is required");
+		return -2;
+	}
+	if (argc - optind < npos_min || argc - optind > npos_max) {
+		cmd_usage(stderr);
+		return -2;
+	}
+	return optind;
+}
+
+#define OPTS_EXIT(i) ((i) == -1 ? 0 : 2)
+
+/* Open the map of `ref` if the ref exists: 0 with *h (NULL if the ref does
+ * not exist yet), or 1 after printing the error. */
+static int open_ref(struct store *s, const char *ref, struct cid *root,
+		    struct hamt **h)
+{
+	*h = NULL;
+	int rc = store_ref_get(s, ref, root);
+	if (rc == -ENOENT)
+		return 0;
+	if (!rc)
+		rc = hamt_open(h, s, root);
+	return rc ? cmd_fail(ref) : 0;
+}
+
+/* Read FILE or stdin, at most STAGING_MAX_RECORD bytes: -EFBIG beyond. */
+static int read_record(const char *path, struct buf *out)
+{
+	FILE *f = stdin;
+	const char *name = path && strcmp(path, "-") ? path : "stdin";
+	int rc = 0;
+	if (path && strcmp(path, "-") != 0) {
+		f = fopen(path, "rb");
+		if (!f)
+			return err_set(-errno, "%s: %s", path, strerror(errno));
+	}
+	for (;;) {
+		if ((rc = buf_reserve(out, 65536)) != 0)
+			break;
+		size_t got =
+		    fread(out->data + out->len, 1, out->cap - out->len, f);
+		out->len += got;
+		if (out->len > STAGING_MAX_RECORD) {
+			rc = err_set(-EFBIG,
+				     "%s: record too large (over %u bytes)",
+				     name, STAGING_MAX_RECORD);
+			break;
+		}
+		if (got == 0) {
+			if (ferror(f))
+				rc = err_set(-EIO, "%s: read error", name);
+			break;
+		}
+	}
+	if (f != stdin)
+		fclose(f);
+	return rc;
+}
+
+int cmd_put(int argc, char **argv)
+{
+	const char *dir = NULL, *ref = NULL;
+	int i = stage_opts(argc, argv, &dir, &ref, 1, 1, 2);
+	if (i < 0)
+		return OPTS_EXIT(i);
+	const char *key = argv[i];
+	struct buf rec = {0};
+	struct store *s = NULL;
+	int rc = read_record(i + 1 < argc ? argv[i + 1] : NULL, &rec);
+	if (rc) {
+		rc = cmd_fail(key);
+		goto out;
+	}
+	if (cmd_open(dir, 1, NULL, &s, NULL)) {
+		rc = 1;
+		goto out;
+	}
+	struct cid root;
+	rc = store_ref_get(s, ref, &root); /* checks the ref name */
+	if (rc && rc != -ENOENT) {
+		rc = cmd_fail(ref);
+		goto out;
+	}
+	rc = staging_put(s, ref, (const uint8_t *)key, strlen(key), rec.data,
+			 rec.len, NULL);
+	if (rc)
+		rc = cmd_fail(key);
+out:
+	store_close(s);
+	buf_free(&rec);
+	return rc;
+}
+
+int cmd_rm(int argc, char **argv)
+{
+	const char *dir = NULL, *ref = NULL;
+	int i = stage_opts(argc, argv, &dir, &ref, 1, 1, 1);
+	if (i < 0)
+		return OPTS_EXIT(i);
+	const uint8_t *key = (const uint8_t *)argv[i];
+	size_t klen = strlen(argv[i]);
+	struct store *s = NULL;
+	struct hamt *h = NULL;
+	struct cid root;
+	struct buf val = {0};
+	enum staging_kind kind;
+	int rc, committed = 0;
+	if (cmd_open(dir, 0, NULL, &s, NULL) || open_ref(s, ref, &root, &h)) {
+		rc = 1;
+		goto out;
+	}
+	if (h) {
+		rc = hamt_get(h, key, klen, &val);
+		if (rc && rc != -ENOENT) {
+			rc = cmd_fail(argv[i]);
+			goto out;
+		}
+		committed = rc == 0;
+	}
+	rc = staging_get(s, ref, key, klen, &kind, NULL);
+	if (rc && rc != -ENOENT) {
+		rc = cmd_fail(argv[i]);
+		goto out;
+	}
+	if ((rc == -ENOENT && !committed) ||
+	    (rc == 0 && kind == STAGING_TOMBSTONE)) {
+		fprintf(stderr, "hamt rm: %s: not found\n", argv[i]);
+		rc = 1;
+		goto out;
+	}
+	/* a staged put of a key not in the tree is simply dropped */
+	rc = committed ? staging_delete(s, ref, key, klen)
+		       : staging_unstage(s, ref, key, klen);
+	if (rc)
+		rc = cmd_fail(argv[i]);
+out:
+	buf_free(&val);
+	hamt_free(h);
+	store_close(s);
+	return rc;
+}
+
+struct status_ctx {
+	uint64_t alg;
+	uint64_t puts, deletes;
+};
+
+static int status_one(void *payload, const uint8_t *key, size_t klen,
+		      enum staging_kind kind, const uint8_t *data, size_t len)
+{
+	struct status_ctx *c = payload;
+	uint8_t hash[HASH_MAX_BYTES];
+	size_t hl;
+	char name[NAME_MAX_BYTES + 1];
+	(void)data;
+	(void)len;
+	int rc = hash_key(c->alg, key, klen, hash, &hl);
+	if (rc)
+		return rc;
+	name_from_key(key, klen, hash, hl, name);
+	if (kind == STAGING_PUT)
+		c->puts++;
+	else
+		c->deletes++;
+	if (printf("%s %s\n", kind == STAGING_PUT ? "put" : "delete", name) < 0)
+		return err_set(-EIO, "writing stdout: %s", strerror(errno));
+	return 0;
+}
+
+int cmd_status(int argc, char **argv)
+{
+	const char *dir = NULL, *ref = NULL;
+	int i = stage_opts(argc, argv, &dir, &ref, 1, 0, 0);
+	if (i < 0)
+		return OPTS_EXIT(i);
+	struct store *s = NULL;
+	struct hamt *h = NULL;
+	struct cid root;
+	struct status_ctx c = {.alg = MH_SHA2_256};
+	int rc;
+	if (cmd_open(dir, 0, NULL, &s, NULL) || open_ref(s, ref, &root, &h)) {
+		rc = 1;
+		goto out;
+	}
+	if (h)
+		c.alg = hamt_get_params(h)->hash_alg;
+	rc = staging_iterate(s, ref, status_one, &c);
+	if (rc) {
+		rc = cmd_fail(ref);
+		goto out;
+	}
+	printf("%llu staged changes (%llu puts, %llu deletes)\n",
+	       (unsigned long long)(c.puts + c.deletes),
+	       (unsigned long long)c.puts, (unsigned long long)c.deletes);
+	if (fflush(stdout)) {
+		fprintf(stderr, "hamt status: writing stdout: %s\n",
+			strerror(errno));
+		rc = 1;
+	}
+out:
+	hamt_free(h);
+	store_close(s);
+	return rc;
+}
+
+int cmd_commit(int argc, char **argv)
+{
+	const char *dir = NULL, *ref = NULL;
+	int i = stage_opts(argc, argv, &dir, &ref, 1, 0, 0);
+	if (i < 0)
+		return OPTS_EXIT(i);
+	struct store *s = NULL;
+	struct cid root, nr;
+	struct staging_commit_stats st = {0};
+	char txt[CID_MAX_TEXT];
+	uint64_t n = 0;
+	int rc;
+	if (cmd_open(dir, 0, NULL, &s, NULL))
+		return 1;
+	rc = store_ref_get(s, ref, &root);
+	int exists = rc == 0;
+	if (rc == -ENOENT)
+		rc = staging_count(s, ref, &n);
+	if (!rc && !exists && n == 0)
+		rc = err_set(-ENOENT, "unknown ref %s and nothing staged", ref);
+	if (!rc)
+		rc = staging_commit(s, ref, ref, exists ? &root : NULL, &nr,
+				    &st);
+	if (rc) {
+		rc = cmd_fail(ref);
+	} else {
+		fprintf(
+		    stderr, "puts %llu, deletes %llu, blocks written %llu\n",
+		    (unsigned long long)st.puts, (unsigned long long)st.deletes,
+		    (unsigned long long)st.blocks_written);
+		printf("%s\n", cid_format(&nr, txt));
+	}
+	store_close(s);
+	return rc;
+}
+
+static int log_one(void *payload, uint64_t t, const struct cid *old,
+		   const struct cid *new_root)
+{
+	char a[CID_MAX_TEXT], b[CID_MAX_TEXT], when[32];
+	time_t tt = (time_t)t;
+	struct tm tm;
+	(*(unsigned long *)payload)++;
+	if (!gmtime_r(&tt, &tm) ||
+	    !strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(when, sizeof(when), "%llu", (unsigned long long)t);
+	printf("%s %s -> %s\n", when, old ? cid_format(old, a) : "-",
+	       cid_format(new_root, b));
+	return 0;
+}
+
+int cmd_log(int argc, char **argv)
+{
+	const char *dir = NULL, *ref = NULL;
+	int i = stage_opts(argc, argv, &dir, &ref, 0, 1, 1);
+	if (i < 0)
+		return OPTS_EXIT(i);
+	struct store *s = NULL;
+	unsigned long n = 0;
+	struct cid root;
+	if (cmd_open(dir, 0, NULL, &s, NULL))
+		return 1;
+	int rc = store_ref_log(s, argv[i], log_one, &n);
+	if (!rc && n == 0 && store_ref_get(s, argv[i], &root) == -ENOENT)
+		rc = err_set(-ENOENT, "unknown ref and no log: %s", argv[i]);
+	if (!rc && fflush(stdout))
+		rc = err_set(-EIO, "writing stdout: %s", strerror(errno));
+	if (rc)
+		rc = cmd_fail(argv[i]);
+	store_close(s);
+	return rc;
+}
