@@ -63,6 +63,26 @@ now=$(date +%s)
 check '[ $((now - $(stat -c %Y "$T/me/.hidden"))) -lt 120 ]'
 umount_fs "$T/me"
 
+# --- every value kind renders as DESIGN.md "Values" says -----------------
+printf '{"key":"obj","value":{"b":[1,2.5,"x"],"a":null}}\n{"key":"str","value":"plain text"}\n{"key":"num","value":-42}\n' > "$T/kinds.jsonl"
+klink=$("$HAMT" build --store "$T/kinds" --format jsonl "$T/kinds.jsonl" 2>/dev/null | tail -n 1)
+kinl=$("$HAMT" build --store "$T/kinds" --format jsonl --values inline "$T/kinds.jsonl" 2>/dev/null | tail -n 1)
+printf 'bin\tbytes here\n' > "$T/kinds.tsv"
+kbytes=$("$HAMT" build --store "$T/kinds" --values inline "$T/kinds.tsv" 2>/dev/null | tail -n 1)
+check 'mount_fs "$T/kinds" "$klink" "$T/mk1" -o ro'
+check '[ "$(cat "$T/mk1/obj")" = "{\"a\":null,\"b\":[1,2.5,\"x\"]}" ]'   # link to DAG-CBOR
+check '[ "$(cat "$T/mk1/str")" = "\"plain text\"" ]'
+check '[[ "$(getfattr --only-values -n user.hamtfs.cid "$T/mk1/obj")" == bafyrei* ]]'
+umount_fs "$T/mk1"
+check 'mount_fs "$T/kinds" "$kinl" "$T/mk2" -o ro'
+check '[ "$(cat "$T/mk2/str")" = "plain text" ]'                   # inline string
+check '[ "$(cat "$T/mk2/num")" = "-42" ]'                          # inline int: DAG-JSON
+check '[ "$(cat "$T/mk2/obj")" = "{\"a\":null,\"b\":[1,2.5,\"x\"]}" ]'
+umount_fs "$T/mk2"
+check 'mount_fs "$T/kinds" "$kbytes" "$T/mk3" -o ro'
+check '[ "$(cat "$T/mk3/bin")" = "bytes here" ]'                   # inline bytes
+umount_fs "$T/mk3"
+
 # inode numbers are stable across mounts
 check 'mount_fs "$A" "$aroot" "$T/ma"'
 check '[ "$(stat -c %i "$T/ma/Alice")" = "$ino1" ]'
