@@ -35,7 +35,7 @@ mount_fs() {
 	mkdir -p "$mnt"
 	MOUNTS+=("$mnt")
 	timeout 30 "$HAMTFS" -o store="$store" "$@" "$root" "$mnt" || return 1
-	for _ in $(seq 100); do
+	for _ in $(seq 400); do # up to 20 s: a sanitizer build starts slowly
 		mountpoint -q "$mnt" && return 0
 		sleep 0.05
 	done
