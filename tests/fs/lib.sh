@@ -2,10 +2,10 @@
 # EXIT trap that unmounts everything mounted through mount_fs and removes
 # the scratch directory, also when a test fails half-way.
 : "${HAMT:?}" "${HAMTFS:?}" "${TEST_TMP:?}"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 mkdir -p "$TEST_TMP"
 T=$(mktemp -d "$TEST_TMP/fs.XXXXXX")
 MOUNTS=()
-pass=0 fail=0
 
 cleanup() {
 	for m in "${MOUNTS[@]}"; do
@@ -14,19 +14,6 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { if eval "$1"; then ok; else bad "$1"; fi; }
-expect_err() { # description, command, stderr pattern
-	local out rc
-	out=$(eval "$2" 2>&1 >/dev/null); rc=$?
-	if [ $rc -ne 0 ] && grep -qE -- "$3" <<<"$out"; then ok; else bad "$1 (rc=$rc: $out)"; fi
-}
-finish() {
-	echo "$pass passed, $fail failed"
-	[ "$fail" -eq 0 ]
-}
 
 # mount_fs STORE ROOT MNT [extra hamtfs args...]: mount and wait until ready
 mount_fs() {

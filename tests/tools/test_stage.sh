@@ -7,16 +7,7 @@ set -uo pipefail
 mkdir -p "$(dirname "${TEST_TMP%/}")"
 t=$(mktemp -d "${TEST_TMP%/}.stage.XXXXXX" 2>/dev/null || mktemp -d)
 trap 'rm -rf "$t"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { if eval "$1"; then ok; else bad "$1"; fi; }
-# expect_err "description" 'command' 'pattern' : non-zero exit, stderr matches
-expect_err() {
-	local out rc
-	out=$(eval "$2" 2>&1 >/dev/null); rc=$?
-	if [ $rc -ne 0 ] && grep -qE -- "$3" <<<"$out"; then ok; else bad "$1 (rc=$rc, stderr: $out)"; fi
-}
+. "$(dirname "$0")/../lib.sh"
 
 S=$t/store
 P=(--store "$S" --ref main)
@@ -139,5 +130,4 @@ for round in $(seq 1 20); do
 done
 echo "crash rounds: $n_old left the old root with all staged, $n_new the new root with nothing staged"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -4,16 +4,7 @@ set -uo pipefail
 : "${HAMT:?}" "${FIXTURES:?}" "${TEST_TMP:?}" "${SRC:?}"
 t=$(mktemp -d "${TEST_TMP%/}.tools.XXXXXX" 2>/dev/null || mktemp -d)
 trap 'rm -rf "$t"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { if eval "$1"; then ok; else bad "$1"; fi; }
-# expect_err "description" 'command' 'pattern' : non-zero exit, stderr matches
-expect_err() {
-	local out rc
-	out=$(eval "$2" 2>&1 >/dev/null); rc=$?
-	if [ $rc -ne 0 ] && grep -qE -- "$3" <<<"$out"; then ok; else bad "$1 (rc=$rc, stderr: $out)"; fi
-}
+. "$(dirname "$0")/../lib.sh"
 
 S=$t/store
 printf 'alpha\tone\nbeta\ttwo\n/works/OL1W\t{"title":"x"}\n100%%\tpercent\n.\tdot\n..\tdotdot\ncaf\xc3\xa9 \xe6\x97\xa5\tunicode\nspace key\twith\ttabs\n' > "$t/in.tsv"
@@ -81,5 +72,4 @@ expect_err "truncated CAR" '"$HAMT" import --store "$t/s10" "$t/trunc.car"' "tru
 expect_err "missing CAR" '"$HAMT" import --store "$t/s10" "$t/none.car"' "none.car"
 expect_err "missing input" '"$HAMT" build --store "$t/s11" "$t/none.tsv"' "none.tsv"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
