@@ -29,10 +29,13 @@ int cmd_fail(const char *what);
 /* Print a usage error (fmt with one %s) and the usage; returns 2. */
 int cmd_bad_usage(const char *fmt, const char *arg);
 
-/* Parse the common options (--store DIR, --help) of commands taking only
- * positional arguments; returns the index of the first positional argument,
- * or -1 after printing help (exit 0) / -2 after a usage error (exit 2). */
-int cmd_parse_common(int argc, char **argv, const char **store_dir);
+/* Parse --store DIR (required), --ref NAME (required when `ref` is not
+ * NULL, refused when it is) and --help, then check there are
+ * npos_min..npos_max positional arguments. Returns the index of the first
+ * one, or -1 after printing help (exit 0) / -2 after a usage error (exit 2).
+ */
+int cmd_parse_opts(int argc, char **argv, const char **dir, const char **ref,
+		   int npos_min, int npos_max);
 
 /* Open the store (creating it if `create`) and, if `root_text` is given,
  * resolve it and open the map. Prints errors; returns 0 or 1. */

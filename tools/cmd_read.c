@@ -11,30 +11,49 @@
 #include "store/car.h"
 #include "tools/cmd.h"
 
-int cmd_parse_common(int argc, char **argv, const char **store_dir)
+int cmd_parse_opts(int argc, char **argv, const char **dir, const char **ref,
+		   int npos_min, int npos_max)
 {
 	static const struct option opts[] = {
 	    {"store", required_argument, NULL, 's'},
+	    {"ref", required_argument, NULL, 'r'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+s:r:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			*store_dir = optarg;
+			*dir = optarg;
+			break;
+		case 'r':
+			if (!ref) {
+				cmd_bad_usage("unknown option '%s'",
+					      argv[optind - 1]);
+				return -2;
+			}
+			*ref = optarg;
 			break;
 		case 'h':
 			cmd_help();
 			return -1;
 		default:
-			cmd_bad_usage("unknown option '%s'", argv[optind - 1]);
+			cmd_bad_usage("unknown or incomplete option '%s'",
+				      argv[optind - 1]);
 			return -2;
 		}
 	}
-	if (!*store_dir) {
+	if (!*dir) {
 		cmd_bad_usage("%s", "--store DIR is required");
+		return -2;
+	}
+	if (ref && !*ref) {
+		cmd_bad_usage("%s", "--ref NAME is required");
+		return -2;
+	}
+	if (argc - optind < npos_min || argc - optind > npos_max) {
+		cmd_usage(stderr);
 		return -2;
 	}
 	return optind;
@@ -63,17 +82,13 @@ int cmd_open(const char *dir, int create, const char *root_text,
 	return 0;
 }
 
-/* positional arguments after the common options, exactly `want` of them */
+/* exactly `want` positional arguments after --store DIR */
 static int positional(int argc, char **argv, const char **store, int want,
 		      int *first)
 {
-	int i = cmd_parse_common(argc, argv, store);
+	int i = cmd_parse_opts(argc, argv, store, NULL, want, want);
 	if (i < 0)
 		return i == -1 ? 0 : 2;
-	if (argc - i != want) {
-		cmd_usage(stderr);
-		return 2;
-	}
 	*first = i;
 	return -1;
 }

@@ -13,56 +13,6 @@
 #include "store/staging.h"
 #include "tools/cmd.h"
 
-/* --store DIR [--ref NAME] [--help]; returns the index of the first
- * positional argument, -1 after help, -2 after a usage error. */
-static int stage_opts(int argc, char **argv, const char **dir, const char **ref,
-		      int need_ref, int npos_min, int npos_max)
-{
-	static const struct option opts[] = {
-	    {"store", required_argument, NULL, 's'},
-	    {"ref", required_argument, NULL, 'r'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0}};
-	int c;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+s:r:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			*dir = optarg;
-			break;
-		case 'r':
-			if (!need_ref) {
-				cmd_bad_usage("unknown option '%s'",
-					      argv[optind - 1]);
-				return -2;
-			}
-			*ref = optarg;
-			break;
-		case 'h':
-			cmd_help();
-			return -1;
-		default:
-			cmd_bad_usage("unknown or incomplete option '%s'",
-				      argv[optind - 1]);
-			return -2;
-		}
-	}
-	if (!*dir) {
-		cmd_bad_usage("%s", "--store DIR is required");
-		return -2;
-	}
-	if (need_ref && !*ref) {
-		cmd_bad_usage("%s", "--ref NAME is required");
-		return -2;
-	}
-	if (argc - optind < npos_min || argc - optind > npos_max) {
-		cmd_usage(stderr);
-		return -2;
-	}
-	return optind;
-}
-
 #define OPTS_EXIT(i) ((i) == -1 ? 0 : 2)
 
 /* Open the map of `ref` if the ref exists: 0 with *h (NULL if the ref does
@@ -116,7 +66,7 @@ static int read_record(const char *path, struct buf *out)
 int cmd_put(int argc, char **argv)
 {
 	const char *dir = NULL, *ref = NULL;
-	int i = stage_opts(argc, argv, &dir, &ref, 1, 1, 2);
+	int i = cmd_parse_opts(argc, argv, &dir, &ref, 1, 2);
 	if (i < 0)
 		return OPTS_EXIT(i);
 	const char *key = argv[i];
@@ -150,7 +100,7 @@ out:
 int cmd_rm(int argc, char **argv)
 {
 	const char *dir = NULL, *ref = NULL;
-	int i = stage_opts(argc, argv, &dir, &ref, 1, 1, 1);
+	int i = cmd_parse_opts(argc, argv, &dir, &ref, 1, 1);
 	if (i < 0)
 		return OPTS_EXIT(i);
 	const uint8_t *key = (const uint8_t *)argv[i];
@@ -226,7 +176,7 @@ static int status_one(void *payload, const uint8_t *key, size_t klen,
 int cmd_status(int argc, char **argv)
 {
 	const char *dir = NULL, *ref = NULL;
-	int i = stage_opts(argc, argv, &dir, &ref, 1, 0, 0);
+	int i = cmd_parse_opts(argc, argv, &dir, &ref, 0, 0);
 	if (i < 0)
 		return OPTS_EXIT(i);
 	struct store *s = NULL;
@@ -262,7 +212,7 @@ out:
 int cmd_commit(int argc, char **argv)
 {
 	const char *dir = NULL, *ref = NULL;
-	int i = stage_opts(argc, argv, &dir, &ref, 1, 0, 0);
+	int i = cmd_parse_opts(argc, argv, &dir, &ref, 0, 0);
 	if (i < 0)
 		return OPTS_EXIT(i);
 	struct store *s = NULL;
@@ -312,8 +262,8 @@ static int log_one(void *payload, uint64_t t, const struct cid *old,
 
 int cmd_log(int argc, char **argv)
 {
-	const char *dir = NULL, *ref = NULL;
-	int i = stage_opts(argc, argv, &dir, &ref, 0, 1, 1);
+	const char *dir = NULL;
+	int i = cmd_parse_opts(argc, argv, &dir, NULL, 1, 1);
 	if (i < 0)
 		return OPTS_EXIT(i);
 	struct store *s = NULL;
