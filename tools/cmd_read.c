@@ -29,8 +29,8 @@ int cmd_parse_opts(int argc, char **argv, const char **dir, const char **ref,
 			break;
 		case 'r':
 			if (!ref) {
-				cmd_bad_usage("unknown option '%s'",
-					      argv[optind - 1]);
+				cmd_bad_usage("%s", "--ref is not an option "
+						    "of this command");
 				return -2;
 			}
 			*ref = optarg;
