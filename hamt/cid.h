@@ -30,7 +30,7 @@
 
 struct cid {
 	uint8_t version;    /* 0 or 1 */
-	uint64_t codec;     /* multicodec of the content (0x70 for v0) */
+	uint64_t codec;	    /* multicodec of the content (0x70 for v0) */
 	uint64_t mh_code;   /* multihash function code */
 	uint8_t digest_len; /* bytes used in digest */
 	uint8_t digest[CID_MAX_DIGEST];
