@@ -1013,25 +1013,14 @@ int store_txn_set_ref(struct store_txn *t, const char *name,
 	size_t n;
 	uint8_t oldb[CID_MAX_BYTES], newb[CID_MAX_BYTES];
 	size_t oldlen = 0, newlen = cid_to_bytes(root, newb);
-	MDB_val k, v;
-	if (t->err)
-		return err_set(t->err, "store: transaction already failed");
-	int rc = ref_name_check(name, &n);
-	if (rc < 0)
+	struct cid old;
+	int rc = store_txn_get_ref(t, name, &old);
+	if (rc == 0)
+		oldlen = cid_to_bytes(&old, oldb);
+	else if (rc != -ENOENT)
 		return rc;
-	k = (MDB_val){n, (void *)name};
-	rc = mdb_get(t->txn, t->s->refs, &k, &v);
-	if (rc == 0) {
-		if (v.mv_size > CID_MAX_BYTES)
-			return err_set(-EIO, "ref %s: stored root too long",
-				       name);
-		oldlen = v.mv_size;
-		memcpy(oldb, v.mv_data, oldlen);
-	} else if (rc != MDB_NOTFOUND) {
-		return txn_fail(t, rc, "store: read ref");
-	}
-	k = (MDB_val){n, (void *)name};
-	v = (MDB_val){newlen, newb};
+	ref_name_check(name, &n); /* checked by store_txn_get_ref */
+	MDB_val k = {n, (void *)name}, v = {newlen, newb};
 	if ((rc = mdb_put(t->txn, t->s->refs, &k, &v, 0)) != 0)
 		return txn_fail(t, rc, "store: write ref");
 	return reflog_append(t, name, n, oldb, oldlen, root);
