@@ -143,13 +143,10 @@ struct short_match {
 static int match_short(void *payload, const uint8_t *key, size_t klen)
 {
 	struct short_match *m = payload;
-	uint8_t hash[HASH_MAX_BYTES];
-	size_t hl;
 	char name[NAME_MAX_BYTES + 1];
-	if (hash_key(m->alg, key, klen, hash, &hl))
-		return 0;
-	size_t n = name_from_key(key, klen, hash, hl, name);
-	return n == m->nlen && !memcmp(name, m->name, n);
+	int n = name_of_key(m->alg, key, klen, name);
+	return n >= 0 && (size_t)n == m->nlen &&
+	       !memcmp(name, m->name, m->nlen);
 }
 
 /* Resolve a name in the root directory to its key. */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hamt/err.h"
+#include "hamt/hash.h"
 
 static const char HEX[] = "0123456789ABCDEF";
 
@@ -77,6 +78,16 @@ size_t name_from_key(const uint8_t *key, size_t klen, const uint8_t *hash,
 	}
 	out[n] = 0;
 	return n;
+}
+
+int name_of_key(uint64_t alg, const uint8_t *key, size_t klen, char *out)
+{
+	uint8_t hash[HASH_MAX_BYTES];
+	size_t hl;
+	int rc = hash_key(alg, key, klen, hash, &hl);
+	if (rc)
+		return rc;
+	return (int)name_from_key(key, klen, hash, hl, out);
 }
 
 static int hexval(char c)

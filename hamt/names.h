@@ -31,6 +31,10 @@
 size_t name_from_key(const uint8_t *key, size_t klen, const uint8_t *hash,
 		     size_t hlen, char *out);
 
+/* The same, hashing the key with the map's hash function `alg` first.
+ * Returns the length, or a negative errno for an unknown `alg`. */
+int name_of_key(uint64_t alg, const uint8_t *key, size_t klen, char *out);
+
 /* Decode a name. For a plain name, appends the key to `key` and returns 0.
  * For a shortened name, appends the unescaped prefix to `key`, stores the
  * hash bytes from the name in `hash` (room for NAME_HASH_BYTES) and their

@@ -133,15 +133,13 @@ static int ls_one(void *payload, const uint8_t *key, size_t klen,
 		  const uint8_t *val, size_t vlen)
 {
 	struct ls_ctx *l = payload;
-	uint8_t hash[HASH_MAX_BYTES];
-	size_t hl;
 	char name[NAME_MAX_BYTES + 1];
 	(void)val;
 	(void)vlen;
-	int rc = hash_key(l->alg, key, klen, hash, &hl);
-	if (rc)
-		return rc;
-	size_t n = name_from_key(key, klen, hash, hl, name);
+	int len = name_of_key(l->alg, key, klen, name);
+	if (len < 0)
+		return len;
+	size_t n = (size_t)len;
 	name[n] = '\n';
 	if (fwrite(name, 1, n + 1, stdout) != n + 1)
 		return err_set(-EIO, "writing stdout: %s", strerror(errno));

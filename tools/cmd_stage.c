@@ -155,15 +155,12 @@ static int status_one(void *payload, const uint8_t *key, size_t klen,
 		      enum staging_kind kind, const uint8_t *data, size_t len)
 {
 	struct status_ctx *c = payload;
-	uint8_t hash[HASH_MAX_BYTES];
-	size_t hl;
 	char name[NAME_MAX_BYTES + 1];
 	(void)data;
 	(void)len;
-	int rc = hash_key(c->alg, key, klen, hash, &hl);
-	if (rc)
+	int rc = name_of_key(c->alg, key, klen, name);
+	if (rc < 0)
 		return rc;
-	name_from_key(key, klen, hash, hl, name);
 	if (kind == STAGING_PUT)
 		c->puts++;
 	else

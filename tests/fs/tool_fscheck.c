@@ -71,11 +71,9 @@ static int collect(void *payload, const uint8_t *key, size_t klen,
 	}
 	struct entry *e = &ents[nents++];
 	memset(e, 0, sizeof(*e));
-	uint8_t hash[HASH_MAX_BYTES];
-	size_t hl;
 	char name[NAME_MAX_BYTES + 1];
-	hash_key(hamt_get_params(map)->hash_alg, key, klen, hash, &hl);
-	name_from_key(key, klen, hash, hl, name);
+	if (name_of_key(hamt_get_params(map)->hash_alg, key, klen, name) < 0)
+		return -EINVAL;
 	e->name = strdup(name);
 	e->key = malloc(klen ? klen : 1);
 	memcpy(e->key, key, klen);
