@@ -298,8 +298,8 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 	if (!rc) {
 		/* an existing target may have a shortened name */
 		rc = fs_name_lookup(v, newname, &to);
-		if (rc == 0 && fs_current(fs, v, to.data, to.len, &tmp) == 0 &&
-		    (flags & RENAME_NOREPLACE))
+		if (rc == 0 && (flags & RENAME_NOREPLACE) &&
+		    fs_current(fs, v, to.data, to.len, &tmp) == 0)
 			rc = -EEXIST;
 		else if (rc == -ENOENT || rc == -EINVAL)
 			rc = key_for_new_name(newname, &to);
