@@ -1,5 +1,7 @@
 #include "test.h"
 
+#include "store/store.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -66,6 +68,23 @@ uint64_t test_rand(uint64_t *state)
 	x ^= x >> 27;
 	*state = x;
 	return x * 0x2545F4914F6CDD1Dull;
+}
+
+int test_count_cb(void *payload, const struct cid *c, const uint8_t *data,
+		  size_t len)
+{
+	(void)c;
+	(void)data;
+	(void)len;
+	(*(size_t *)payload)++;
+	return 0;
+}
+
+size_t test_count_blocks(struct store *s)
+{
+	size_t n = 0;
+	CHECK_OK(store_iterate(s, test_count_cb, &n));
+	return n;
 }
 
 int test_summary(void)

@@ -63,6 +63,13 @@ const char *test_fixture(const char *rel);
 uint8_t *test_read_file(const char *path, size_t *len);
 /* Deterministic PRNG (xorshift64*). */
 uint64_t test_rand(uint64_t *state);
+struct store;
+struct cid;
+/* A store_block_cb that counts blocks into the size_t at `payload`. */
+int test_count_cb(void *payload, const struct cid *c, const uint8_t *data,
+		  size_t len);
+/* Number of blocks in the store's LMDB (a failure is a failed check). */
+size_t test_count_blocks(struct store *s);
 /* Print the summary line and return the exit status. */
 int test_summary(void);
 

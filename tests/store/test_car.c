@@ -24,23 +24,6 @@ static int write_file(const char *path, const uint8_t *p, size_t n)
 	return fclose(f) == 0 && ok ? 0 : -1;
 }
 
-static int count_cb(void *payload, const struct cid *c, const uint8_t *data,
-		    size_t len)
-{
-	(void)c;
-	(void)data;
-	(void)len;
-	(*(size_t *)payload)++;
-	return 0;
-}
-
-static size_t count_blocks(struct store *s)
-{
-	size_t n = 0;
-	CHECK_OK(store_iterate(s, count_cb, &n));
-	return n;
-}
-
 /* Read a fixture with car_reader and compare it with its .json. */
 static void check_fixture(const char *car, const char *json)
 {
@@ -106,7 +89,7 @@ static void check_fixture(const char *car, const char *json)
 	size_t ni;
 	CHECK_OK(car_import(s, test_fixture(car), &iroots, &ni));
 	CHECK(ni == nroots);
-	CHECK(count_blocks(s) == json_array_size(jblocks));
+	CHECK(test_count_blocks(s) == json_array_size(jblocks));
 	for (size_t i = 0; i < json_array_size(jblocks); i++) {
 		const char *t = json_string_value(json_object_get(
 		    json_object_get(json_array_get(jblocks, i), "cid"), "/"));
@@ -143,9 +126,9 @@ static void check_fixture(const char *car, const char *json)
 	}
 	CHECK(ok == nb);
 	size_t it = 0;
-	CHECK_OK(be->iterate(be, count_cb, &it));
+	CHECK_OK(be->iterate(be, test_count_cb, &it));
 	CHECK(it == nb);
-	CHECK(count_blocks(s) == 0); /* LMDB untouched */
+	CHECK(test_count_blocks(s) == 0); /* LMDB untouched */
 	store_close(s);
 	json_decref(doc);
 }
@@ -208,7 +191,7 @@ static void check_truncated(const char *car)
 		struct cid *roots = NULL;
 		size_t nr;
 		int irc = car_import(s, path, &roots, &nr);
-		size_t have = count_blocks(s);
+		size_t have = test_count_blocks(s);
 		if ((irc == 0) != (rc == 0))
 			bad++;
 		if (irc == 0 && have != blocks)
@@ -271,7 +254,7 @@ static void test_big(void)
 	CHECK_ERR(car_import(s, path, &roots, &nr), -EFBIG);
 	CHECK(strstr(err_msg(), "refused") != NULL);
 	CHECK(roots == NULL);
-	CHECK(count_blocks(s) == 0);
+	CHECK(test_count_blocks(s) == 0);
 	struct store_backend *be;
 	CHECK_ERR(store_car_open(&be, path), -EFBIG);
 	/* exactly the limit is fine */
@@ -308,7 +291,7 @@ static void test_bad_block(void)
 	size_t nr;
 	CHECK_OK(store_open(&s, test_tmpdir("badblock-store"), STORE_CREATE));
 	CHECK_ERR(car_import(s, path, &roots, &nr), -EIO);
-	CHECK(count_blocks(s) == 0);
+	CHECK(test_count_blocks(s) == 0);
 	struct store_backend *be;
 	CHECK_ERR(store_car_open(&be, path), -EIO);
 	/* header garbage */
@@ -422,7 +405,7 @@ static void test_export(void)
 	CHECK_OK(car_import(b, out1, &roots, &nr));
 	CHECK(nr == 1 && cid_equal(&roots[0], &root));
 	free(roots);
-	CHECK(count_blocks(b) == 36);
+	CHECK(test_count_blocks(b) == 36);
 	CHECK_OK(car_export(b, &root, out2, NULL, NULL));
 	read_all(out2, &exp2, NULL);
 	size_t l1, l2;

@@ -37,23 +37,6 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int count_cb(void *payload, const struct cid *c, const uint8_t *data,
-		    size_t len)
-{
-	(void)c;
-	(void)data;
-	(void)len;
-	(*(size_t *)payload)++;
-	return 0;
-}
-
-static size_t count_blocks(struct store *s)
-{
-	size_t n = 0;
-	CHECK_OK(store_iterate(s, count_cb, &n));
-	return n;
-}
-
 static void test_open_errors(void)
 {
 	struct store *s = NULL;
@@ -142,7 +125,7 @@ static void test_roundtrip(void)
 		free(p);
 	}
 	CHECK(ok == NBLOCKS);
-	CHECK(count_blocks(s) == NBLOCKS);
+	CHECK(test_count_blocks(s) == NBLOCKS);
 	/* an absent block */
 	struct cid absent;
 	cid_of_block(&absent, CODEC_RAW, (const uint8_t *)"nope", 4);
@@ -231,7 +214,7 @@ static void test_corrupt(void)
 	CHECK(strstr(err_msg(), cid_format(&c, txt)) != NULL);
 	CHECK(store_has(s, &c) == 1);
 	size_t n = 0;
-	CHECK_ERR(store_iterate(s, count_cb, &n), -EIO);
+	CHECK_ERR(store_iterate(s, test_count_cb, &n), -EIO);
 	store_close(s);
 	free(p);
 }
@@ -368,7 +351,7 @@ static void test_abort(void)
 	store_close(s);
 	CHECK_OK(store_open(&s, dir, 0));
 	CHECK(store_has(s, &c) == 0);
-	CHECK(count_blocks(s) == 0);
+	CHECK(test_count_blocks(s) == 0);
 	struct logbuf lb = {0};
 	CHECK_OK(store_ref_log(s, "main", log_cb, &lb));
 	CHECK(lb.n == 0);
@@ -408,10 +391,10 @@ static void test_mem_backend(void)
 	CHECK(strstr(err_msg(), "mem") != NULL);
 	CHECK(store_mem_count(mem) == 2);
 	size_t n = 0;
-	CHECK_OK(mem->iterate(mem, count_cb, &n));
+	CHECK_OK(mem->iterate(mem, test_count_cb, &n));
 	CHECK(n == 2);
 	/* LMDB is not affected */
-	CHECK(count_blocks(s) == 0);
+	CHECK(test_count_blocks(s) == 0);
 	/* many entries: the table grows */
 	for (size_t i = 100; i < 1100; i++) {
 		struct cid e;
@@ -523,7 +506,7 @@ static void test_threads(void)
 	printf("threads: %zu verified reads by %d threads in %.3fs (%.0f "
 	       "reads/s) while %d writers made %d durable commits in %.3fs\n",
 	       reads, NR, tr, (double)reads / tr, NW, NW * 200, dt);
-	CHECK(count_blocks(s) == NBLOCKS + NW * 200);
+	CHECK(test_count_blocks(s) == NBLOCKS + NW * 200);
 
 	/* single-thread small-read rate, for the record */
 	t0 = now_s();
