@@ -68,11 +68,11 @@ static struct fs_blob *blob_new(uint64_t ino, uint64_t gen, const uint8_t *p,
 static int staged_blob(struct fs *fs, uint64_t ino, const uint8_t *key,
 		       size_t klen, struct fs_blob **out)
 {
-	if (!__atomic_load_n(&fs->staged_hint, __ATOMIC_RELAXED))
+	if (stagebuf_count(fs->stage) == 0)
 		return 0;
 	enum staging_kind kind;
 	struct buf data = {0};
-	int rc = staging_get(fs->store, fs->area, key, klen, &kind, &data);
+	int rc = stagebuf_get(fs->stage, key, klen, &kind, &data);
 	if (rc == -ENOENT)
 		return 0;
 	if (rc == 0 && kind == STAGING_TOMBSTONE)
@@ -100,7 +100,7 @@ int fs_attrs(struct fs *fs, const uint8_t *key, size_t klen,
 	     struct staging_attrs *a)
 {
 	/* attrs outlive commits: always asked for (one LMDB read) */
-	return staging_get_attrs(fs->store, fs->area, key, klen, a);
+	return stagebuf_get_attrs(fs->stage, key, klen, a);
 }
 
 int fs_content_get(struct fs *fs, struct fs_view *v, uint64_t ino,

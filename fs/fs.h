@@ -13,6 +13,7 @@
 
 #include "hamt/cache.h"
 #include "hamt/hamt.h"
+#include "store/stagebuf.h"
 #include "store/staging.h"
 #include "store/store.h"
 
@@ -82,7 +83,7 @@ struct fs {
 	gid_t gid;
 	int no_open;	 /* the kernel can skip open/release for files */
 	int readonly;	 /* -o ro: records shown 0444, nothing staged */
-	int staged_hint; /* 0 only while nothing is staged (atomic) */
+	struct stagebuf *stage; /* the staging area, through its journal */
 };
 
 /* views: fs_begin() takes view_lock for reading and returns the current

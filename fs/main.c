@@ -166,10 +166,32 @@ static int open_view(struct fs *fs)
 	else
 		snprintf(fs->area, sizeof(fs->area), "@%s",
 			 cid_format(&root, txt));
-	uint64_t n = 1;
-	staging_count(fs->store, fs->area, &n);
-	fs->staged_hint = n > 0;
+	rc = stagebuf_open(&fs->stage, fs->store, fs->area,
+			   fs->readonly ? STAGEBUF_RDONLY : 0);
+	if (rc) {
+		fs->view = NULL;
+		fs_view_put(v);
+		return rc;
+	}
+	uint64_t recs, dropped;
+	stagebuf_recovered(fs->stage, &recs, &dropped);
+	if (recs || dropped)
+		fs_log("staging area %s: replayed %llu journal records left "
+		       "by an earlier run; dropped %llu bytes of torn "
+		       "journal tail",
+		       fs->area, (unsigned long long)recs,
+		       (unsigned long long)dropped);
 	return 0;
+}
+
+/* Flush the staging journal and release the area. */
+static void close_stage(struct fs *fs)
+{
+	if (fs->stage && stagebuf_close(fs->stage))
+		fs_log("staging area %s: final flush failed (%s); its journal "
+		       "is kept and replayed at the next mount",
+		       fs->area, err_msg());
+	fs->stage = NULL;
 }
 
 /* Open the store and the view of ROOT; prints (or logs) why not. */
@@ -180,7 +202,7 @@ static int open_store_and_view(struct fs *fs)
 		return -1;
 	}
 	if (open_view(fs)) {
-		fs_log("root %s: %s", fs->root_arg, err_msg());
+		fs_log("%s: %s", fs->root_arg, err_msg());
 		store_close(fs->store);
 		fs->store = NULL;
 		return -1;
@@ -248,6 +270,7 @@ int main(int argc, char *argv[])
 	if (open_store_and_view(&fs))
 		goto out_caches;
 	if (!opts.foreground) {
+		close_stage(&fs);
 		fs_view_put(fs.view);
 		fs.view = NULL;
 		store_close(fs.store);
@@ -288,6 +311,7 @@ out_signals:
 out_session:
 	fuse_session_destroy(se);
 out_view:
+	close_stage(&fs);
 	fs_view_put(fs.view);
 out_caches:
 	pthread_rwlock_destroy(&fs.view_lock);

@@ -425,16 +425,16 @@ static int snap_add(void *payload, const uint8_t *key, size_t klen,
 static int dir_snapshot(struct fs *fs, struct dir_handle *d)
 {
 	struct snap_ctx c = {d, 0};
-	if (!__atomic_load_n(&fs->staged_hint, __ATOMIC_RELAXED))
+	if (stagebuf_count(fs->stage) == 0)
 		return 0;
-	int rc = staging_iterate(fs->store, fs->area, snap_count, &c);
+	int rc = stagebuf_iterate(fs->stage, snap_count, &c);
 	if (rc || c.n == 0)
 		return rc;
 	d->nstaged_slots = c.n * 2 + 1;
 	d->staged = calloc(d->nstaged_slots, 32);
 	if (!d->staged)
 		return err_set(-ENOMEM, "listing: out of memory");
-	return staging_iterate(fs->store, fs->area, snap_add, &c);
+	return stagebuf_iterate(fs->stage, snap_add, &c);
 }
 
 static void dir_free(struct dir_handle *d)
@@ -638,11 +638,9 @@ static int xattr_value(struct fs *fs, fuse_ino_t ino, const char *name,
 						       : "murmur3-x64-64",
 			    p->bit_width, p->bucket_size);
 		} else if (!strcmp(name, XA_STAGED)) {
-			uint64_t n = 0;
-			rc = staging_count(fs->store, fs->area, &n);
-			if (!rc)
-				rc = buf_printf(out, "%llu",
-						(unsigned long long)n);
+			rc = buf_printf(
+			    out, "%llu",
+			    (unsigned long long)stagebuf_count(fs->stage));
 		} else if (!strcmp(name, XA_ERROR)) {
 			pthread_mutex_lock(&fs->err_lock);
 			if (fs->last_error[0])

@@ -1,11 +1,15 @@
 /* write.c - the write side of a hamtfs mount.
  *
- * Every change goes straight into the staging area in the store's LMDB:
- * a write, a truncate, a create, a rename or an unlink is durable when its
- * request is answered, so a file is staged by the time close() returns and
- * nothing closed is lost if the daemon is killed. Nothing is kept per open
- * file, which is what lets reads use the kernel's no-open mode.
- * user.hamtfs.commit merges the staging area into a new root (fs_commit). */
+ * Every change goes into the staging area through the mount's staging
+ * buffer (store/stagebuf.h): a write, a truncate, a create, a rename or an
+ * unlink is in the buffer's journal when its request is answered, so a
+ * file is staged by the time close() returns and nothing closed is lost if
+ * the daemon is killed; fsync() makes it durable on disk as well. The
+ * kernel's no-open mode (see ops.c) means hamtfs never learns of an open
+ * or a close, so nothing is kept per open file: a file written while a
+ * commit runs is committed as far as it was written, and what is written
+ * after goes into the next commit. user.hamtfs.commit merges the staging
+ * area into a new root (fs_commit). */
 #define FUSE_USE_VERSION 314
 #include <errno.h>
 #include <fuse_lowlevel.h>
@@ -66,9 +70,7 @@ static int key_for_new_name(const char *name, struct buf *key)
 static int stage_put(struct fs *fs, const uint8_t *key, size_t klen,
 		     const struct buf *data, const struct staging_attrs *a)
 {
-	__atomic_store_n(&fs->staged_hint, 1, __ATOMIC_RELAXED);
-	int rc = staging_put(fs->store, fs->area, key, klen, data->data,
-			     data->len, a);
+	int rc = stagebuf_put(fs->stage, key, klen, data->data, data->len, a);
 	if (rc == -EFBIG || rc == -ENOSPC)
 		fs_log("staging a record: %s", err_msg());
 	return rc;
@@ -201,9 +203,7 @@ static int set_attrs(struct fs *fs, fuse_ino_t ino, const struct stat *attr,
 			a.mtime_sec = attr->st_mtim.tv_sec;
 			a.mtime_nsec = (uint32_t)attr->st_mtim.tv_nsec;
 		}
-		__atomic_store_n(&fs->staged_hint, 1, __ATOMIC_RELAXED);
-		rc = staging_set_attrs(fs->store, fs->area, key.data, key.len,
-				       &a);
+		rc = stagebuf_set_attrs(fs->stage, key.data, key.len, &a);
 	}
 	if (!rc)
 		rc = fs_getattr(fs, v, ino, st);
@@ -261,12 +261,10 @@ static int do_unlink(struct fs *fs, fuse_ino_t parent, const char *name)
 	if (committed < 0)
 		rc = committed;
 	if (!rc) {
-		__atomic_store_n(&fs->staged_hint, 1, __ATOMIC_RELAXED);
-		rc = staging_delete(fs->store, fs->area, key.data, key.len);
+		rc = stagebuf_delete(fs->stage, key.data, key.len);
 		/* a key only staged goes back to not existing at all */
 		if (!rc && !committed)
-			rc = staging_unstage(fs->store, fs->area, key.data,
-					     key.len);
+			rc = stagebuf_unstage(fs->stage, key.data, key.len);
 	}
 	fs_end(fs);
 	buf_free(&key);
@@ -308,15 +306,13 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 		int committed = is_committed(v, &from);
 		struct staging_attrs a;
 		attrs_or_default(fs, from.data, from.len, &a);
-		__atomic_store_n(&fs->staged_hint, 1, __ATOMIC_RELAXED);
 		rc = committed < 0
 			 ? committed
-			 : staging_rename(fs->store, fs->area, from.data,
-					  from.len, to.data, to.len, cur.data,
-					  cur.len, &a);
+			 : stagebuf_rename(fs->stage, from.data, from.len,
+					   to.data, to.len, cur.data, cur.len,
+					   &a);
 		if (!rc && !committed)
-			rc = staging_unstage(fs->store, fs->area, from.data,
-					     from.len);
+			rc = stagebuf_unstage(fs->stage, from.data, from.len);
 		/* the kernel's inode for `from` now stands for `to` */
 		uint8_t fh[HASH_MAX_BYTES], th[HASH_MAX_BYTES];
 		size_t fl, tl;
@@ -391,14 +387,21 @@ void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	refuse(req, "link", newname);
 }
 
-/* Every change is durable when its request is answered. */
+/* Every change survives the daemon being killed when its request is
+ * answered (the journal); fsync makes it durable on disk too. */
+static void do_fsync(fuse_req_t req)
+{
+	int rc = stagebuf_flush(FS(req)->stage);
+	fuse_reply_err(req, rc ? fs_errno(rc, "fsync") : 0);
+}
+
 void fs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		 struct fuse_file_info *fi)
 {
 	(void)ino;
 	(void)datasync;
 	(void)fi;
-	fuse_reply_err(req, 0);
+	do_fsync(req);
 }
 
 void fs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
@@ -407,7 +410,7 @@ void fs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 	(void)ino;
 	(void)datasync;
 	(void)fi;
-	fuse_reply_err(req, 0);
+	do_fsync(req);
 }
 
 /* ------------------------------------------------------------- commit */
@@ -420,9 +423,8 @@ int fs_commit(struct fs *fs)
 	struct fs_view *nv = NULL;
 	pthread_rwlock_wrlock(&fs->view_lock);
 	struct fs_view *old = fs->view;
-	int rc = staging_commit(fs->store, fs->area,
-				fs->is_ref ? fs->root_arg : NULL,
-				hamt_root(old->map), &new_root, &st);
+	int rc = stagebuf_commit(fs->stage, fs->is_ref ? fs->root_arg : NULL,
+				 hamt_root(old->map), &new_root, &st);
 	if (!rc && !cid_equal(&new_root, hamt_root(old->map))) {
 		nv = calloc(1, sizeof(*nv));
 		rc = nv ? hamt_open(&nv->map, fs->store, &new_root)
@@ -440,11 +442,6 @@ int fs_commit(struct fs *fs)
 			fs_view_put(old);
 		}
 	}
-	if (!rc) {
-		uint64_t n = 1;
-		staging_count(fs->store, fs->area, &n);
-		__atomic_store_n(&fs->staged_hint, n > 0, __ATOMIC_RELAXED);
-	}
 	pthread_mutex_lock(&fs->err_lock);
 	if (rc)
 		snprintf(fs->last_error, sizeof(fs->last_error), "%s",
@@ -456,10 +453,11 @@ int fs_commit(struct fs *fs)
 	if (rc)
 		fs_log("commit failed: %s", fs->last_error);
 	else
-		fs_log("commit: %llu puts, %llu deletes, %llu blocks: %s",
+		fs_log("commit: %llu puts, %llu deletes, %llu blocks "
+		       "(records %.3f s, merge %.3f s, sync %.3f s): %s",
 		       (unsigned long long)st.puts,
 		       (unsigned long long)st.deletes,
-		       (unsigned long long)st.blocks_written,
-		       cid_format(&new_root, txt));
+		       (unsigned long long)st.blocks_written, st.collect_s,
+		       st.merge_s, st.sync_s, cid_format(&new_root, txt));
 	return rc;
 }

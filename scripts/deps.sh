@@ -6,7 +6,7 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 pkgs=(build-essential cmake pkg-config libcbor-dev libssl-dev liblmdb-dev
-	lmdb-utils libjansson-dev libfuse3-dev fuse3 attr rsync jq
+	lmdb-utils libjansson-dev zlib1g-dev libfuse3-dev fuse3 attr rsync jq
 	valgrind cppcheck clang-format)
 missing=()
 # Node.js for the interop tests: Debian's, unless the machine has its own

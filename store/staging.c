@@ -10,6 +10,7 @@
 #include <lmdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hamt/err.h"
 #include "hamt/hamt.h"
@@ -343,6 +344,74 @@ int staging_get(struct store *s, const char *area, const uint8_t *key,
 	return rc;
 }
 
+/* ---------------------------------------------------------------- batch */
+
+static int change_check(struct store *s, const char *area,
+			const struct staging_change *c)
+{
+	uint8_t sk[SKEY_MAX];
+	size_t sklen;
+	int rc = make_key(s, area, c->key, c->klen, sk, &sklen);
+	if (!rc && c->record == STAGING_OP_PUT)
+		rc = check_len(area, c->key, c->klen, c->len);
+	if (!rc && c->attrs_op == STAGING_OP_SET)
+		rc = attrs_check(&c->attrs);
+	if (!rc && (c->record > STAGING_OP_UNSTAGE ||
+		    (c->attrs_op != STAGING_OP_NONE &&
+		     c->attrs_op != STAGING_OP_SET &&
+		     c->attrs_op != STAGING_OP_DROP)))
+		rc = err_set(-EINVAL, "staging: bad change kind");
+	return rc;
+}
+
+static int change_write(struct store_txn *t, MDB_txn *txn, const char *area,
+			const struct staging_change *c)
+{
+	struct store *s = store_txn_store(t);
+	uint8_t sk[SKEY_MAX];
+	size_t sklen;
+	int rc = make_key(s, area, c->key, c->klen, sk, &sklen);
+	if (rc)
+		return rc;
+	switch (c->record) {
+	case STAGING_OP_PUT:
+		rc = put_record(t, txn, sk, sklen, STAGING_PUT, c->data,
+				c->len);
+		break;
+	case STAGING_OP_TOMBSTONE:
+		rc = put_record(t, txn, sk, sklen, STAGING_TOMBSTONE, NULL, 0);
+		break;
+	case STAGING_OP_UNSTAGE:
+		rc = del_key(t, txn, store_lmdb_staging_dbi(s), sk, sklen,
+			     "staging: delete record");
+		break;
+	default:
+		break;
+	}
+	if (!rc && c->attrs_op == STAGING_OP_SET)
+		rc = put_attrs(t, txn, sk, sklen, &c->attrs);
+	else if (!rc && c->attrs_op == STAGING_OP_DROP)
+		rc = del_key(t, txn, store_lmdb_attrs_dbi(s), sk, sklen,
+			     "staging: delete attrs");
+	return rc;
+}
+
+int staging_apply(struct store *s, const char *area,
+		  const struct staging_change *v, size_t n)
+{
+	struct store_txn *t = NULL;
+	MDB_txn *txn = NULL;
+	int rc = 0;
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = change_check(s, area, &v[i]);
+	if (rc || n == 0)
+		return rc;
+	rc = wtxn_begin(s, &t, &txn);
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = change_write(t, txn, area, &v[i]);
+	return wtxn_end(t, rc);
+}
+
 /* ---------------------------------------------------------------- attrs */
 
 int staging_set_attrs(struct store *s, const char *area, const uint8_t *key,
@@ -493,6 +562,13 @@ int staging_iterate(struct store *s, const char *area, staging_cb cb,
 }
 
 /* --------------------------------------------------------------- commit */
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 struct chg {
 	size_t koff, klen;
@@ -680,6 +756,7 @@ int staging_commit(struct store *s, const char *area, const char *ref,
 	size_t alen;
 	int exists = 0;
 	struct cid nr;
+	double t0 = now_s(), t1 = t0, t2 = t0;
 	int rc = area_check(area, &alen);
 	if (!rc)
 		rc = wtxn_begin(s, &t, &txn);
@@ -696,8 +773,10 @@ int staging_commit(struct store *s, const char *area, const char *ref,
 		t = NULL;
 		goto out;
 	}
+	t1 = now_s();
 	if (!rc)
 		rc = merge_or_build(s, &m, root, &nr);
+	t2 = now_s();
 	int changed = !rc && (!root || !cid_equal(root, &nr));
 	if (!rc && ref && (changed || !exists))
 		rc = store_txn_set_ref(t, ref, &nr);
@@ -718,10 +797,14 @@ int staging_commit(struct store *s, const char *area, const char *ref,
 	}
 	if (!rc)
 		rc = clear_area(t, txn, store_lmdb_staging_dbi(s), area, m.n);
+	double t3 = now_s();
 	if (!rc) {
 		rc = store_txn_commit(t);
 		t = NULL;
 	}
+	m.st.collect_s = t1 - t0;
+	m.st.merge_s = t2 - t1;
+	m.st.sync_s = now_s() - t3;
 	if (rc)
 		err_wrap(rc, "commit of staging area %s", area);
 out:

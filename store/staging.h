@@ -86,6 +86,31 @@ int staging_set_attrs(struct store *s, const char *area, const uint8_t *key,
 int staging_get_attrs(struct store *s, const char *area, const uint8_t *key,
 		      size_t klen, struct staging_attrs *attrs);
 
+/* A batch of changes for staging_apply: what to do to the staged record
+ * and to the attrs of one key. */
+enum staging_op {
+	STAGING_OP_NONE = 0,	/* leave as it is */
+	STAGING_OP_PUT = 1,	/* record: stage a put of data[0..len) */
+	STAGING_OP_TOMBSTONE = 2, /* record: stage a delete */
+	STAGING_OP_UNSTAGE = 3,	  /* record: drop whatever is staged */
+	STAGING_OP_SET = 4,	  /* attrs: set to `attrs` */
+	STAGING_OP_DROP = 5	  /* attrs: forget */
+};
+struct staging_change {
+	const uint8_t *key;
+	size_t klen;
+	enum staging_op record; /* NONE, PUT, TOMBSTONE or UNSTAGE */
+	const uint8_t *data;
+	size_t len;
+	enum staging_op attrs_op; /* NONE, SET or DROP */
+	struct staging_attrs attrs;
+};
+/* Apply `n` changes (to distinct keys) in one durable transaction: all or
+ * nothing. Checks every key and record as staging_put does (-ENAMETOOLONG,
+ * -EFBIG, -EINVAL) before writing anything. */
+int staging_apply(struct store *s, const char *area,
+		  const struct staging_change *v, size_t n);
+
 /* Number of staged changes (puts + tombstones). */
 int staging_count(struct store *s, const char *area, uint64_t *n);
 
@@ -131,6 +156,10 @@ int staging_iterate(struct store *s, const char *area, staging_cb cb,
  *   twice, but is counted). */
 struct staging_commit_stats {
 	uint64_t puts, deletes, blocks_written;
+	/* seconds spent: reading the staging area and storing the record
+	 * blocks; merging (reading, encoding and storing nodes); making the
+	 * transaction durable */
+	double collect_s, merge_s, sync_s;
 };
 int staging_commit(struct store *s, const char *area, const char *ref,
 		   const struct cid *root, struct cid *new_root,

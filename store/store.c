@@ -53,6 +53,7 @@ struct rpool {
 };
 
 struct store {
+	char *dir; /* the store directory, as given to store_open */
 	MDB_env *env;
 	MDB_dbi blocks, refs, reflog, staging, attrs, meta;
 	int has_attrs; /* 0: a read-only open of a store made before `attrs` */
@@ -444,6 +445,10 @@ int store_open(struct store **out, const char *dir, unsigned flags)
 	pthread_cond_init(&s->wcond, NULL);
 	for (size_t i = 0; i < RPOOL_SHARDS; i++)
 		pthread_mutex_init(&s->rpool[i].lock, NULL);
+	if (!(s->dir = strdup(dir))) {
+		rc = err_set(-ENOMEM, "out of memory");
+		goto fail;
+	}
 	if ((rc = mdb_env_create(&s->env)) != 0) {
 		rc = lmdb_err(rc, "store: create env");
 		goto fail;
@@ -498,7 +503,18 @@ void store_close(struct store *s)
 		mdb_env_close(s->env);
 	pthread_cond_destroy(&s->wcond);
 	pthread_mutex_destroy(&s->lock);
+	free(s->dir);
 	free(s);
+}
+
+const char *store_dir(const struct store *s)
+{
+	return s->dir;
+}
+
+int store_is_rdonly(const struct store *s)
+{
+	return (s->flags & STORE_RDONLY) != 0;
 }
 
 int store_add_backend(struct store *s, struct store_backend *be)

@@ -47,6 +47,11 @@ int store_open(struct store **out, const char *dir, unsigned flags);
 /* Close the store and free its backends. NULL is a no-op. */
 void store_close(struct store *s);
 
+/* The directory the store was opened from (valid until store_close). */
+const char *store_dir(const struct store *s);
+/* 1 if the store was opened with STORE_RDONLY. */
+int store_is_rdonly(const struct store *s);
+
 /* Add a read-only backend tried after LMDB; the store takes ownership. */
 int store_add_backend(struct store *s, struct store_backend *be);
 

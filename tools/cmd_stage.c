@@ -10,10 +10,28 @@
 #include "hamt/err.h"
 #include "hamt/hash.h"
 #include "hamt/names.h"
+#include "store/stagebuf.h"
 #include "store/staging.h"
 #include "tools/cmd.h"
 
 #define OPTS_EXIT(i) ((i) == -1 ? 0 : 2)
+
+/* Open the staging area of `ref` for changes: 0, or 1 after printing why
+ * not (a mount of the ref holds it: -EBUSY). Replays a journal a killed
+ * mount left behind. */
+static int open_area(struct store *s, const char *ref, struct stagebuf **b)
+{
+	int rc = stagebuf_open(b, s, ref, STAGEBUF_TOOL);
+	if (rc == -EBUSY)
+		err_wrap(rc, "stage through the mount, or unmount it first");
+	return rc ? cmd_fail(ref) : 0;
+}
+
+/* Close the area; 0, or 1 after printing why the final flush failed. */
+static int close_area(struct stagebuf *b, const char *ref)
+{
+	return stagebuf_close(b) ? cmd_fail(ref) : 0;
+}
 
 /* Open the map of `ref` if the ref exists: 0 with *h (NULL if the ref does
  * not exist yet), or 1 after printing the error. */
@@ -87,10 +105,17 @@ int cmd_put(int argc, char **argv)
 		rc = cmd_fail(ref);
 		goto out;
 	}
-	rc = staging_put(s, ref, (const uint8_t *)key, strlen(key), rec.data,
-			 rec.len, NULL);
+	struct stagebuf *b = NULL;
+	if (open_area(s, ref, &b)) {
+		rc = 1;
+		goto out;
+	}
+	rc = stagebuf_put(b, (const uint8_t *)key, strlen(key), rec.data,
+			  rec.len, NULL);
 	if (rc)
 		rc = cmd_fail(key);
+	if (close_area(b, ref))
+		rc = 1;
 out:
 	store_close(s);
 	buf_free(&rec);
@@ -110,8 +135,10 @@ int cmd_rm(int argc, char **argv)
 	struct cid root;
 	struct buf val = {0};
 	enum staging_kind kind;
+	struct stagebuf *b = NULL;
 	int rc, committed = 0;
-	if (cmd_open(dir, 0, NULL, &s, NULL) || open_ref(s, ref, &root, &h)) {
+	if (cmd_open(dir, 0, NULL, &s, NULL) || open_ref(s, ref, &root, &h) ||
+	    open_area(s, ref, &b)) {
 		rc = 1;
 		goto out;
 	}
@@ -123,7 +150,7 @@ int cmd_rm(int argc, char **argv)
 		}
 		committed = rc == 0;
 	}
-	rc = staging_get(s, ref, key, klen, &kind, NULL);
+	rc = stagebuf_get(b, key, klen, &kind, NULL);
 	if (rc && rc != -ENOENT) {
 		rc = cmd_fail(argv[i]);
 		goto out;
@@ -135,11 +162,13 @@ int cmd_rm(int argc, char **argv)
 		goto out;
 	}
 	/* a staged put of a key not in the tree is simply dropped */
-	rc = committed ? staging_delete(s, ref, key, klen)
-		       : staging_unstage(s, ref, key, klen);
+	rc = committed ? stagebuf_delete(b, key, klen)
+		       : stagebuf_unstage(b, key, klen);
 	if (rc)
 		rc = cmd_fail(argv[i]);
 out:
+	if (b && close_area(b, ref))
+		rc = 1;
 	buf_free(&val);
 	hamt_free(h);
 	store_close(s);
@@ -180,6 +209,7 @@ int cmd_status(int argc, char **argv)
 	struct hamt *h = NULL;
 	struct cid root;
 	struct status_ctx c = {.alg = MH_SHA2_256};
+	struct stagebuf *b = NULL;
 	int rc;
 	if (cmd_open(dir, 0, NULL, &s, NULL) || open_ref(s, ref, &root, &h)) {
 		rc = 1;
@@ -187,7 +217,16 @@ int cmd_status(int argc, char **argv)
 	}
 	if (h)
 		c.alg = hamt_get_params(h)->hash_alg;
-	rc = staging_iterate(s, ref, status_one, &c);
+	rc = stagebuf_open(&b, s, ref, STAGEBUF_TOOL);
+	if (rc == -EBUSY)
+		fprintf(stderr,
+			"hamt status: a mount holds the staging area of %s: "
+			"changes it made in the last %d ms may not show\n",
+			ref, STAGEBUF_FLUSH_MS);
+	if (rc == -EBUSY || rc == -EACCES || rc == -EROFS || rc == -EPERM)
+		rc = stagebuf_open(&b, s, ref, STAGEBUF_RDONLY);
+	if (!rc)
+		rc = stagebuf_iterate(b, status_one, &c);
 	if (rc) {
 		rc = cmd_fail(ref);
 		goto out;
@@ -201,6 +240,8 @@ int cmd_status(int argc, char **argv)
 		rc = 1;
 	}
 out:
+	if (b && stagebuf_close(b) && !rc)
+		rc = cmd_fail(ref);
 	hamt_free(h);
 	store_close(s);
 	return rc;
@@ -216,19 +257,22 @@ int cmd_commit(int argc, char **argv)
 	struct cid root, nr;
 	struct staging_commit_stats st = {0};
 	char txt[CID_MAX_TEXT];
-	uint64_t n = 0;
+	struct stagebuf *b = NULL;
 	int rc;
 	if (cmd_open(dir, 0, NULL, &s, NULL))
 		return 1;
+	if (open_area(s, ref, &b)) {
+		store_close(s);
+		return 1;
+	}
 	rc = store_ref_get(s, ref, &root);
 	int exists = rc == 0;
 	if (rc == -ENOENT)
-		rc = staging_count(s, ref, &n);
-	if (!rc && !exists && n == 0)
+		rc = 0;
+	if (!rc && !exists && stagebuf_count(b) == 0)
 		rc = err_set(-ENOENT, "unknown ref %s and nothing staged", ref);
 	if (!rc)
-		rc = staging_commit(s, ref, ref, exists ? &root : NULL, &nr,
-				    &st);
+		rc = stagebuf_commit(b, ref, exists ? &root : NULL, &nr, &st);
 	if (rc) {
 		rc = cmd_fail(ref);
 	} else {
@@ -238,6 +282,8 @@ int cmd_commit(int argc, char **argv)
 		    (unsigned long long)st.blocks_written);
 		printf("%s\n", cid_format(&nr, txt));
 	}
+	if (close_area(b, ref))
+		rc = 1;
 	store_close(s);
 	return rc;
 }
