@@ -81,8 +81,8 @@ struct fs {
 	struct fs_content content;
 	uid_t uid;
 	gid_t gid;
-	int no_open;	 /* the kernel can skip open/release for files */
-	int readonly;	 /* -o ro: records shown 0444, nothing staged */
+	int no_open;		/* the kernel can skip open/release for files */
+	int readonly;		/* -o ro: records shown 0444, nothing staged */
 	struct stagebuf *stage; /* the staging area, through its journal */
 };
 

@@ -116,7 +116,7 @@ void fs_fill_attr(struct fs *fs, const struct fs_view *v, uint64_t ino,
 	if (a) {
 		st->st_mtim.tv_sec = (time_t)a->mtime_sec;
 		st->st_mtim.tv_nsec = (long)a->mtime_nsec;
-		st->st_ctim = st->st_mtim;
+		st->st_ctim = st->st_atim = st->st_mtim;
 	}
 }
 

@@ -306,11 +306,10 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 		int committed = is_committed(v, &from);
 		struct staging_attrs a;
 		attrs_or_default(fs, from.data, from.len, &a);
-		rc = committed < 0
-			 ? committed
-			 : stagebuf_rename(fs->stage, from.data, from.len,
-					   to.data, to.len, cur.data, cur.len,
-					   &a);
+		rc = committed < 0 ? committed
+				   : stagebuf_rename(fs->stage, from.data,
+						     from.len, to.data, to.len,
+						     cur.data, cur.len, &a);
 		if (!rc && !committed)
 			rc = stagebuf_unstage(fs->stage, from.data, from.len);
 		/* the kernel's inode for `from` now stands for `to` */

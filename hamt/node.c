@@ -65,162 +65,397 @@ static int popcount8(uint8_t b)
 	return __builtin_popcount(b);
 }
 
-/* Bytes of an element's entries, to size the arena before copying. */
-static int measure_bucket(const cbor_item_t *bucket, unsigned idx,
-			  struct buf *scratch, size_t *bytes, size_t *nkv)
+/* Decoding walks the block with libcbor's streaming decoder, one item head
+ * at a time, after dagcbor_validate() has checked every DAG-CBOR rule: no
+ * item tree is built, and a bucket value is kept as the bytes it occupies
+ * in the block (canonical already, so equal to its re-encoding). */
+
+enum tok_kind {
+	T_UINT,
+	T_NEGINT,
+	T_BYTES,
+	T_TEXT,
+	T_ARRAY,
+	T_MAP,
+	T_TAG,
+	T_OTHER
+};
+
+struct tok {
+	enum tok_kind kind;
+	uint64_t val;	     /* integer, tag, array/map size */
+	const uint8_t *data; /* bytes/text */
+	size_t len;
+};
+
+static void cb_u8(void *c, uint8_t v)
 {
-	if (!cbor_isa_array(bucket))
+	*(struct tok *)c = (struct tok){T_UINT, v, 0, 0};
+}
+static void cb_u16(void *c, uint16_t v)
+{
+	*(struct tok *)c = (struct tok){T_UINT, v, 0, 0};
+}
+static void cb_u32(void *c, uint32_t v)
+{
+	*(struct tok *)c = (struct tok){T_UINT, v, 0, 0};
+}
+static void cb_u64(void *c, uint64_t v)
+{
+	*(struct tok *)c = (struct tok){T_UINT, v, 0, 0};
+}
+static void cb_n8(void *c, uint8_t v)
+{
+	*(struct tok *)c = (struct tok){T_NEGINT, v, 0, 0};
+}
+static void cb_n16(void *c, uint16_t v)
+{
+	*(struct tok *)c = (struct tok){T_NEGINT, v, 0, 0};
+}
+static void cb_n32(void *c, uint32_t v)
+{
+	*(struct tok *)c = (struct tok){T_NEGINT, v, 0, 0};
+}
+static void cb_n64(void *c, uint64_t v)
+{
+	*(struct tok *)c = (struct tok){T_NEGINT, v, 0, 0};
+}
+static void cb_bytes(void *c, cbor_data d, size_t n)
+{
+	*(struct tok *)c = (struct tok){T_BYTES, 0, d, n};
+}
+static void cb_text(void *c, cbor_data d, size_t n)
+{
+	*(struct tok *)c = (struct tok){T_TEXT, 0, d, n};
+}
+static void cb_array(void *c, size_t n)
+{
+	*(struct tok *)c = (struct tok){T_ARRAY, n, 0, 0};
+}
+static void cb_map(void *c, size_t n)
+{
+	*(struct tok *)c = (struct tok){T_MAP, n, 0, 0};
+}
+static void cb_tag(void *c, uint64_t v)
+{
+	*(struct tok *)c = (struct tok){T_TAG, v, 0, 0};
+}
+static void cb_other(void *c)
+{
+	((struct tok *)c)->kind = T_OTHER;
+}
+static void cb_double(void *c, double v)
+{
+	(void)v;
+	cb_other(c);
+}
+static void cb_float(void *c, float v)
+{
+	(void)v;
+	cb_other(c);
+}
+static void cb_bool(void *c, bool v)
+{
+	(void)v;
+	cb_other(c);
+}
+
+static struct cbor_callbacks tok_callbacks(void)
+{
+	struct cbor_callbacks cb = cbor_empty_callbacks;
+	cb.uint8 = cb_u8;
+	cb.uint16 = cb_u16;
+	cb.uint32 = cb_u32;
+	cb.uint64 = cb_u64;
+	cb.negint8 = cb_n8;
+	cb.negint16 = cb_n16;
+	cb.negint32 = cb_n32;
+	cb.negint64 = cb_n64;
+	cb.byte_string = cb_bytes;
+	cb.string = cb_text;
+	cb.array_start = cb_array;
+	cb.map_start = cb_map;
+	cb.tag = cb_tag;
+	cb.float2 = cb_float;
+	cb.float4 = cb_float;
+	cb.float8 = cb_double;
+	cb.boolean = cb_bool;
+	cb.null = cb_other;
+	cb.undefined = cb_other;
+	return cb;
+}
+
+struct reader {
+	const uint8_t *p;
+	size_t len, pos;
+	struct cbor_callbacks cb;
+};
+
+/* The next item head (a whole string for bytes/text). The input is valid
+ * DAG-CBOR, so a failure here is a bug or a truncated block. */
+static int next_tok(struct reader *r, struct tok *t)
+{
+	if (r->pos >= r->len)
+		return err_set(-EINVAL, "HAMT node: truncated");
+	struct cbor_decoder_result res =
+	    cbor_stream_decode(r->p + r->pos, r->len - r->pos, &r->cb, t);
+	if (res.status != CBOR_DECODER_FINISHED || res.read == 0)
 		return err_set(-EINVAL,
-			       "HAMT node: data[%u] is neither a link nor a "
-			       "bucket list",
-			       idx);
-	size_t n = cbor_array_size(bucket);
-	if (n == 0)
-		return err_set(-EINVAL,
-			       "HAMT node: data[%u] is an empty bucket", idx);
-	cbor_item_t **kv = cbor_array_handle(bucket);
-	for (size_t i = 0; i < n; i++) {
-		if (!cbor_isa_array(kv[i]) || cbor_array_size(kv[i]) != 2)
-			return err_set(-EINVAL,
-				       "HAMT node: data[%u][%zu] is not a "
-				       "[key, value] pair",
-				       idx, i);
-		cbor_item_t **pair = cbor_array_handle(kv[i]);
-		if (!cbor_isa_bytestring(pair[0]))
-			return err_set(-EINVAL,
-				       "HAMT node: data[%u][%zu] key is not "
-				       "bytes",
-				       idx, i);
-		*bytes += cbor_bytestring_length(pair[0]);
-		buf_reset(scratch);
-		int rc = dagcbor_encode(pair[1], scratch);
+			       "HAMT node: undecodable CBOR at offset %zu",
+			       r->pos);
+	r->pos += res.read;
+	return 0;
+}
+
+/* Skip one whole item (with everything nested in it). */
+static int skip_item(struct reader *r)
+{
+	uint64_t pending = 1;
+	while (pending) {
+		struct tok t;
+		int rc = next_tok(r, &t);
 		if (rc)
 			return rc;
-		*bytes += scratch->len;
+		pending--;
+		if (t.kind == T_ARRAY)
+			pending += t.val;
+		else if (t.kind == T_MAP)
+			pending += 2 * t.val;
+		else if (t.kind == T_TAG)
+			pending += 1;
 	}
-	*nkv += n;
+	return 0;
+}
+
+/* Where the [map, data] tuple starts; root params from the root map. */
+static int decode_root(struct reader *r, struct hamt_params *params,
+		       size_t *tuple_at)
+{
+	struct tok t;
+	int rc = next_tok(r, &t);
+	if (rc)
+		return rc;
+	if (t.kind != T_MAP || t.val != 3)
+		return err_set(-EINVAL, "not a HAMT root: expected a map "
+					"{hamt, hashAlg, bucketSize}");
+	int have = 0;
+	for (int i = 0; i < 3; i++) {
+		struct tok k, v;
+		if ((rc = next_tok(r, &k)) != 0)
+			return rc;
+		size_t at = r->pos;
+		if ((rc = next_tok(r, &v)) != 0)
+			return rc;
+		if (k.kind == T_TEXT && k.len == 4 &&
+		    !memcmp(k.data, "hamt", 4)) {
+			*tuple_at = at;
+			have |= 1;
+			r->pos = at;
+			if ((rc = skip_item(r)) != 0)
+				return rc;
+			continue;
+		}
+		if (v.kind != T_UINT) {
+			r->pos = at;
+			if ((rc = skip_item(r)) != 0)
+				return rc;
+			continue;
+		}
+		if (k.len == 7 && !memcmp(k.data, "hashAlg", 7)) {
+			params->hash_alg = v.val;
+			have |= 2;
+		} else if (k.len == 10 && !memcmp(k.data, "bucketSize", 10)) {
+			if (v.val < 1 || v.val > HAMT_MAX_BUCKET_SIZE)
+				return err_set(-EINVAL,
+					       "HAMT root: bucketSize %llu "
+					       "out of range 1..%u",
+					       (unsigned long long)v.val,
+					       HAMT_MAX_BUCKET_SIZE);
+			params->bucket_size = (unsigned)v.val;
+			have |= 4;
+		}
+	}
+	if (have != 7)
+		return err_set(-EINVAL, "not a HAMT root: expected keys "
+					"hamt, hashAlg (int), bucketSize "
+					"(int)");
+	if (params->hash_alg != MH_SHA2_256 &&
+	    params->hash_alg != MH_MURMUR3_X64_64)
+		return err_set(-ENOTSUP,
+			       "HAMT root: unknown hashAlg 0x%llx (known: "
+			       "0x12 sha2-256, 0x22 murmur3-x64-64)",
+			       (unsigned long long)params->hash_alg);
+	return 0;
+}
+
+/* One pass over the data list: with `node` NULL, count entries and key and
+ * value bytes; else fill node (arena sized by the counting pass). */
+static int walk_data(struct reader *r, size_t nelem, const uint8_t *map,
+		     size_t *nkv, size_t *bytes, struct hamt_node *node)
+{
+	struct hamt_kv *kvs = NULL;
+	uint8_t *arena = NULL;
+	if (node) {
+		kvs = (struct hamt_kv *)(node->elems + nelem);
+		arena = (uint8_t *)(kvs + *nkv);
+	}
+	uint32_t slot = 0;
+	for (size_t ei = 0; ei < nelem; ei++) {
+		struct tok t;
+		int rc = next_tok(r, &t);
+		if (rc)
+			return rc;
+		struct hamt_elem *e = NULL;
+		if (node) {
+			while (!((map[slot >> 3] >> (slot & 7)) & 1))
+				slot++;
+			e = &node->elems[ei];
+			e->slot = slot++;
+		}
+		if (t.kind == T_TAG) {
+			struct tok b;
+			if ((rc = next_tok(r, &b)) != 0)
+				return rc;
+			if (t.val != 42 || b.kind != T_BYTES)
+				return err_set(-EINVAL,
+					       "HAMT node: data[%zu] has a tag "
+					       "that is not a link",
+					       ei);
+			if (e) {
+				size_t used;
+				if (b.len < 1 || b.data[0] != 0 ||
+				    cid_from_bytes(&e->link, b.data + 1,
+						   b.len - 1, &used) < 0 ||
+				    used != b.len - 1)
+					return err_set(-EINVAL,
+						       "HAMT node: data[%zu] "
+						       "is a malformed link",
+						       ei);
+				e->is_link = 1;
+			}
+			continue;
+		}
+		if (t.kind != T_ARRAY)
+			return err_set(-EINVAL,
+				       "HAMT node: data[%zu] is neither a link "
+				       "nor a bucket list",
+				       ei);
+		if (t.val == 0)
+			return err_set(
+			    -EINVAL, "HAMT node: data[%zu] is an empty bucket",
+			    ei);
+		if (e) {
+			e->kvs = kvs;
+			e->nkv = (uint32_t)t.val;
+		}
+		for (uint64_t j = 0; j < t.val; j++) {
+			struct tok pair, key;
+			if ((rc = next_tok(r, &pair)) != 0)
+				return rc;
+			if (pair.kind != T_ARRAY || pair.val != 2)
+				return err_set(-EINVAL,
+					       "HAMT node: data[%zu][%llu] is "
+					       "not a [key, value] pair",
+					       ei, (unsigned long long)j);
+			if ((rc = next_tok(r, &key)) != 0)
+				return rc;
+			if (key.kind != T_BYTES)
+				return err_set(-EINVAL,
+					       "HAMT node: data[%zu][%llu] key "
+					       "is not bytes",
+					       ei, (unsigned long long)j);
+			size_t vat = r->pos;
+			if ((rc = skip_item(r)) != 0)
+				return rc;
+			size_t vlen = r->pos - vat;
+			if (!node) {
+				*bytes += key.len + vlen;
+				continue;
+			}
+			memcpy(arena, key.data, key.len);
+			kvs[j].key = arena;
+			kvs[j].klen = key.len;
+			arena += key.len;
+			memcpy(arena, r->p + vat, vlen);
+			kvs[j].val = arena;
+			kvs[j].vlen = vlen;
+			arena += vlen;
+			if (j > 0 &&
+			    hamt_key_cmp(kvs[j - 1].key, kvs[j - 1].klen,
+					 kvs[j].key, kvs[j].klen) >= 0)
+				return err_set(-EINVAL,
+					       "HAMT node: bucket data[%zu] is "
+					       "not sorted by key (entry %llu)",
+					       ei, (unsigned long long)j);
+		}
+		if (node)
+			kvs += t.val;
+		else
+			*nkv += t.val;
+	}
 	return 0;
 }
 
 int hamt_node_decode(const uint8_t *data, size_t len, int is_root,
 		     struct hamt_node **out)
 {
-	cbor_item_t *top = NULL;
-	struct buf scratch = {0};
 	struct hamt_node *node = NULL;
 	struct hamt_params params = {0};
-	int rc = dagcbor_decode(data, len, &top);
+	struct reader r = {data, len, 0, tok_callbacks()};
+	struct tok t, m, d;
+	int rc = dagcbor_validate(data, len);
+	size_t tuple_at = 0;
+	if (!rc && is_root)
+		rc = decode_root(&r, &params, &tuple_at);
 	if (rc)
-		goto out;
-	const cbor_item_t *tuple = top;
-	if (is_root) {
-		if (!cbor_isa_map(top) || cbor_map_size(top) != 3) {
-			rc = err_set(-EINVAL, "not a HAMT root: expected a map "
-					      "{hamt, hashAlg, bucketSize}");
-			goto out;
-		}
-		struct cbor_pair *pairs = cbor_map_handle(top);
-		int have = 0;
-		tuple = NULL;
-		for (size_t i = 0; i < 3; i++) {
-			const cbor_item_t *k = pairs[i].key;
-			size_t kl = cbor_string_length(k);
-			const char *ks = (const char *)cbor_string_handle(k);
-			const cbor_item_t *v = pairs[i].value;
-			if (kl == 4 && !memcmp(ks, "hamt", 4)) {
-				tuple = v;
-				have |= 1;
-			} else if (kl == 7 && !memcmp(ks, "hashAlg", 7) &&
-				   cbor_isa_uint(v)) {
-				params.hash_alg = cbor_get_int(v);
-				have |= 2;
-			} else if (kl == 10 && !memcmp(ks, "bucketSize", 10) &&
-				   cbor_isa_uint(v)) {
-				uint64_t bs = cbor_get_int(v);
-				if (bs < 1 || bs > HAMT_MAX_BUCKET_SIZE) {
-					rc = err_set(
-					    -EINVAL,
-					    "HAMT root: bucketSize %llu "
-					    "out of range 1..%u",
-					    (unsigned long long)bs,
-					    HAMT_MAX_BUCKET_SIZE);
-					goto out;
-				}
-				params.bucket_size = (unsigned)bs;
-				have |= 4;
-			}
-		}
-		if (have != 7) {
-			rc = err_set(-EINVAL, "not a HAMT root: expected keys "
-					      "hamt, hashAlg (int), bucketSize "
-					      "(int)");
-			goto out;
-		}
-		if (params.hash_alg != MH_SHA2_256 &&
-		    params.hash_alg != MH_MURMUR3_X64_64) {
-			rc =
-			    err_set(-ENOTSUP,
-				    "HAMT root: unknown hashAlg 0x%llx (known: "
-				    "0x12 sha2-256, 0x22 murmur3-x64-64)",
-				    (unsigned long long)params.hash_alg);
-			goto out;
-		}
-	}
-	if (!cbor_isa_array(tuple) || cbor_array_size(tuple) != 2) {
-		rc = err_set(-EINVAL, "HAMT node: expected a [map, data] pair");
-		goto out;
-	}
-	cbor_item_t **md = cbor_array_handle(tuple);
-	if (!cbor_isa_bytestring(md[0]) || !cbor_isa_array(md[1])) {
-		rc = err_set(-EINVAL,
-			     "HAMT node: expected [map bytes, data list]");
-		goto out;
-	}
-	size_t maplen = cbor_bytestring_length(md[0]);
-	const uint8_t *map = cbor_bytestring_handle(md[0]);
-	if (maplen == 0 || (maplen & (maplen - 1)) != 0) {
-		rc = err_set(-EINVAL,
-			     "HAMT node: map length %zu is not a power of two",
-			     maplen);
-		goto out;
-	}
+		return rc;
+	r.pos = tuple_at;
+	if ((rc = next_tok(&r, &t)) != 0)
+		return rc;
+	if (t.kind != T_ARRAY || t.val != 2)
+		return err_set(-EINVAL,
+			       "HAMT node: expected a [map, data] pair");
+	if ((rc = next_tok(&r, &m)) != 0)
+		return rc;
+	size_t data_at = r.pos;
+	if (m.kind == T_BYTES && (rc = next_tok(&r, &d)) != 0)
+		return rc;
+	if (m.kind != T_BYTES || d.kind != T_ARRAY)
+		return err_set(-EINVAL,
+			       "HAMT node: expected [map bytes, data list]");
+	size_t maplen = m.len;
+	const uint8_t *map = m.data;
+	if (maplen == 0 || (maplen & (maplen - 1)) != 0)
+		return err_set(
+		    -EINVAL, "HAMT node: map length %zu is not a power of two",
+		    maplen);
 	unsigned bw = (unsigned)__builtin_ctzll(maplen) + 3;
-	if (bw < HAMT_MIN_BIT_WIDTH || bw > HAMT_MAX_BIT_WIDTH) {
-		rc =
-		    err_set(-EINVAL,
-			    "HAMT node: map length %zu implies bitWidth %u "
-			    "(supported %d..%d)",
-			    maplen, bw, HAMT_MIN_BIT_WIDTH, HAMT_MAX_BIT_WIDTH);
-		goto out;
-	}
+	if (bw < HAMT_MIN_BIT_WIDTH || bw > HAMT_MAX_BIT_WIDTH)
+		return err_set(-EINVAL,
+			       "HAMT node: map length %zu implies bitWidth %u "
+			       "(supported %d..%d)",
+			       maplen, bw, HAMT_MIN_BIT_WIDTH,
+			       HAMT_MAX_BIT_WIDTH);
 	size_t bits = 0;
 	for (size_t i = 0; i < maplen; i++)
 		bits += (size_t)popcount8(map[i]);
-	size_t nelem = cbor_array_size(md[1]);
-	if (bits != nelem) {
-		rc = err_set(-EINVAL,
-			     "HAMT node: map has %zu bits set but data has %zu "
-			     "elements",
-			     bits, nelem);
-		goto out;
-	}
-	cbor_item_t **elems = cbor_array_handle(md[1]);
-	size_t bytes = 0, nkv = 0;
-	for (size_t i = 0; i < nelem; i++) {
-		if (cbor_isa_tag(elems[i]))
-			continue;
-		rc = measure_bucket(elems[i], (unsigned)i, &scratch, &bytes,
-				    &nkv);
-		if (rc)
-			goto out;
-	}
+	size_t nelem = d.val;
+	if (bits != nelem)
+		return err_set(
+		    -EINVAL,
+		    "HAMT node: map has %zu bits set but data has %zu "
+		    "elements",
+		    bits, nelem);
+	size_t items_at = r.pos, nkv = 0, bytes = 0;
+	(void)data_at;
+	rc = walk_data(&r, nelem, map, &nkv, &bytes, NULL);
+	if (rc)
+		return rc;
 	size_t mem = sizeof(*node) + nelem * sizeof(struct hamt_elem) +
 		     nkv * sizeof(struct hamt_kv) + bytes;
 	node = calloc(1, mem);
-	if (!node) {
-		rc = err_set(-ENOMEM, "HAMT node: out of memory");
-		goto out;
-	}
+	if (!node)
+		return err_set(-ENOMEM, "HAMT node: out of memory");
 	node->bit_width = bw;
 	node->nelem = (uint32_t)nelem;
 	node->is_root = is_root;
@@ -229,72 +464,14 @@ int hamt_node_decode(const uint8_t *data, size_t len, int is_root,
 	node->mem = mem;
 	node->refs = 1;
 	node->elems = (struct hamt_elem *)(node + 1);
-	struct hamt_kv *kvs = (struct hamt_kv *)(node->elems + nelem);
-	uint8_t *arena = (uint8_t *)(kvs + nkv);
-	size_t ei = 0;
-	for (uint32_t slot = 0; slot < (uint32_t)maplen * 8; slot++) {
-		if (!((map[slot >> 3] >> (slot & 7)) & 1))
-			continue;
-		struct hamt_elem *e = &node->elems[ei];
-		const cbor_item_t *it = elems[ei];
-		e->slot = slot;
-		if (cbor_isa_tag(it)) {
-			rc = dagcbor_item_link(it, &e->link);
-			if (rc < 0)
-				goto out;
-			if (rc == 0) {
-				rc = err_set(-EINVAL,
-					     "HAMT node: data[%zu] has a tag "
-					     "that is not a link",
-					     ei);
-				goto out;
-			}
-			rc = 0;
-			e->is_link = 1;
-			ei++;
-			continue;
-		}
-		size_t n = cbor_array_size(it);
-		cbor_item_t **kv = cbor_array_handle(it);
-		e->kvs = kvs;
-		e->nkv = (uint32_t)n;
-		for (size_t j = 0; j < n; j++) {
-			cbor_item_t **pair = cbor_array_handle(kv[j]);
-			size_t kl = cbor_bytestring_length(pair[0]);
-			memcpy(arena, cbor_bytestring_handle(pair[0]), kl);
-			kvs[j].key = arena;
-			kvs[j].klen = kl;
-			arena += kl;
-			buf_reset(&scratch);
-			rc = dagcbor_encode(pair[1], &scratch);
-			if (rc)
-				goto out;
-			memcpy(arena, scratch.data, scratch.len);
-			kvs[j].val = arena;
-			kvs[j].vlen = scratch.len;
-			arena += scratch.len;
-			if (j > 0 &&
-			    hamt_key_cmp(kvs[j - 1].key, kvs[j - 1].klen,
-					 kvs[j].key, kvs[j].klen) >= 0) {
-				rc = err_set(
-				    -EINVAL,
-				    "HAMT node: bucket data[%zu] is not "
-				    "sorted by key (entry %zu)",
-				    ei, j);
-				goto out;
-			}
-		}
-		kvs += n;
-		ei++;
+	r.pos = items_at;
+	rc = walk_data(&r, nelem, map, &nkv, &bytes, node);
+	if (rc) {
+		free(node);
+		return rc;
 	}
 	*out = node;
-	node = NULL;
-out:
-	free(node);
-	buf_free(&scratch);
-	if (top)
-		cbor_decref(&top);
-	return rc;
+	return 0;
 }
 
 /* ---------------------------------------------------------------- encode */
@@ -325,7 +502,8 @@ static int put_text(struct buf *b, const char *s)
 
 void hamt_enc_init(struct hamt_enc *e, unsigned bit_width)
 {
-	memset(e->bitmap, 0, sizeof(e->bitmap));
+	/* only the bytes a bitWidth uses (8 KiB at most, 32 at width 8) */
+	memset(e->bitmap, 0, ((size_t)1 << bit_width) / 8);
 	e->bit_width = bit_width;
 	e->nelem = 0;
 	e->body = (struct buf){0};

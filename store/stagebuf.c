@@ -99,8 +99,7 @@ static struct sb_entry *table_find(const struct sb_table *t, const uint8_t *k,
 	if (!t->n)
 		return NULL;
 	uint64_t h = key_hash(k, n);
-	for (struct sb_entry *e = t->slots[h & (t->nslots - 1)]; e;
-	     e = e->next)
+	for (struct sb_entry *e = t->slots[h & (t->nslots - 1)]; e; e = e->next)
 		if (e->h == h && e->klen == n && !memcmp(e->key, k, n))
 			return e;
 	return NULL;
@@ -221,7 +220,7 @@ struct stagebuf {
 
 	pthread_rwlock_t lock; /* guards pending, flushing, count, journal */
 	struct sb_table pending, flushing;
-	uint64_t count; /* written under lock; read atomically */
+	uint64_t count;	    /* written under lock; read atomically */
 	int jfd;	    /* current journal, -1 if none */
 	uint64_t jseq;	    /* its sequence number */
 	off_t jsize;	    /* its length */
@@ -274,9 +273,9 @@ struct sb_change {
 	size_t klen;
 	uint8_t rec; /* NONE, PUT, TOMBSTONE, UNSTAGE or J_DELTA */
 	const uint8_t *data;
-	size_t len;	       /* PUT: data length; DELTA: bytes at off */
-	size_t newlen, off;    /* DELTA */
-	uint8_t aop;	       /* NONE, SET, DROP */
+	size_t len;	    /* PUT: data length; DELTA: bytes at off */
+	size_t newlen, off; /* DELTA */
+	uint8_t aop;	    /* NONE, SET, DROP */
 	struct staging_attrs attrs;
 };
 
@@ -414,9 +413,9 @@ static int journal_path(const struct stagebuf *b, uint64_t seq, char *out,
 {
 	int w = snprintf(out, n, "%s/%s.%llu", b->jdir, b->hexname,
 			 (unsigned long long)seq);
-	return w > 0 && (size_t)w < n ? 0
-				      : err_set(-ENAMETOOLONG,
-						"staging journal: path too long");
+	return w > 0 && (size_t)w < n
+		   ? 0
+		   : err_set(-ENAMETOOLONG, "staging journal: path too long");
 }
 
 /* Write the whole of p[0..n) at the end of the journal, or nothing. */
@@ -465,9 +464,8 @@ static int journal_start(struct stagebuf *b, uint64_t seq, int *fd)
 	rc = rec_append(&r, J_HEADER, 0, &c, extra, 8 + alen);
 	ssize_t w = rc ? -1 : write(f, r.data, r.len);
 	if (!rc && (w < 0 || (size_t)w != r.len))
-		rc = err_set(w < 0 ? -errno : -ENOSPC,
-			     "staging journal %s: %s", path,
-			     w < 0 ? strerror(errno) : "disk full");
+		rc = err_set(w < 0 ? -errno : -ENOSPC, "staging journal %s: %s",
+			     path, w < 0 ? strerror(errno) : "disk full");
 	if (rc) {
 		close(f);
 		unlink(path);
@@ -509,8 +507,8 @@ static int table_changes(const struct sb_table *t, struct staging_change **out)
 	for (size_t i = 0; i < t->nslots; i++)
 		for (struct sb_entry *e = t->slots[i]; e; e = e->next)
 			v[k++] = (struct staging_change){
-			    e->key, e->klen, (enum staging_op)e->rec,
-			    e->data,	     e->len, (enum staging_op)e->aop,
+			    e->key,  e->klen, (enum staging_op)e->rec,
+			    e->data, e->len,  (enum staging_op)e->aop,
 			    e->attrs};
 	qsort(v, k, sizeof(*v), key_cmp);
 	*out = v;
@@ -552,8 +550,8 @@ static int layered_record(struct stagebuf *b, const uint8_t *key, size_t klen,
 		return 0;
 	}
 	if (rc == 0)
-		*state = kind == STAGING_PUT ? STAGING_OP_PUT
-					     : STAGING_OP_TOMBSTONE;
+		*state =
+		    kind == STAGING_PUT ? STAGING_OP_PUT : STAGING_OP_TOMBSTONE;
 	return rc;
 }
 
@@ -678,10 +676,9 @@ static int collect_merged(struct stagebuf *b, struct merged **out, size_t *n)
 	for (int l = 0; l < 2; l++) {
 		const struct sb_table *t = layers[l];
 		for (size_t i = 0; i < t->nslots; i++) {
-			for (struct sb_entry *e = t->slots[i]; e;
-			     e = e->next) {
-				if (l == 1 && table_find(&b->pending, e->key,
-							 e->klen))
+			for (struct sb_entry *e = t->slots[i]; e; e = e->next) {
+				if (l == 1 &&
+				    table_find(&b->pending, e->key, e->klen))
 					continue; /* shadowed */
 				struct merged m = {e->key, e->klen, e->rec,
 						   e->data, e->len};
@@ -797,11 +794,9 @@ static int change(struct stagebuf *b, struct sb_change *cs, size_t nc)
 	uint8_t before[2];
 	int rc = 0;
 	for (size_t i = 0; !rc && i < nc; i++) {
-		rc = layered_record(b, cs[i].key, cs[i].klen, NULL,
-				    &before[i]);
+		rc = layered_record(b, cs[i].key, cs[i].klen, NULL, &before[i]);
 		if (!rc && cs[i].rec == STAGING_OP_PUT)
-			as_delta(table_find(&b->pending, cs[i].key,
-					    cs[i].klen),
+			as_delta(table_find(&b->pending, cs[i].key, cs[i].klen),
 				 &cs[i]);
 	}
 	buf_reset(&b->rec);
@@ -815,7 +810,7 @@ static int change(struct stagebuf *b, struct sb_change *cs, size_t nc)
 		if (rc)
 			break; /* out of memory after journaling: the journal
 				  still has it; a reopen replays it */
-		uint8_t after = cs[i].rec == J_DELTA ? STAGING_OP_PUT
+		uint8_t after = cs[i].rec == J_DELTA	       ? STAGING_OP_PUT
 				: cs[i].rec == STAGING_OP_NONE ? before[i]
 							       : cs[i].rec;
 		__atomic_store_n(&b->count,
@@ -841,7 +836,13 @@ int stagebuf_put(struct stagebuf *b, const uint8_t *key, size_t klen,
 		rc = check_attrs(attrs);
 	if (rc)
 		return rc;
-	struct sb_change c = {key, klen, STAGING_OP_PUT, data, len, 0, 0,
+	struct sb_change c = {key,
+			      klen,
+			      STAGING_OP_PUT,
+			      data,
+			      len,
+			      0,
+			      0,
 			      attrs ? STAGING_OP_SET : STAGING_OP_NONE,
 			      attrs ? *attrs : (struct staging_attrs){0}};
 	return change(b, &c, 1);
@@ -903,10 +904,8 @@ int stagebuf_set_attrs(struct stagebuf *b, const uint8_t *key, size_t klen,
 		rc = check_attrs(attrs);
 	if (rc)
 		return rc;
-	struct sb_change c = {.key = key,
-			      .klen = klen,
-			      .aop = STAGING_OP_SET,
-			      .attrs = *attrs};
+	struct sb_change c = {
+	    .key = key, .klen = klen, .aop = STAGING_OP_SET, .attrs = *attrs};
 	return change(b, &c, 1);
 }
 
@@ -1026,9 +1025,8 @@ static void *flusher(void *arg)
 
 /* ---------------------------------------------------------------- commit */
 
-int stagebuf_commit(struct stagebuf *b, const char *ref,
-		    const struct cid *root, struct cid *new_root,
-		    struct staging_commit_stats *stats)
+int stagebuf_commit(struct stagebuf *b, const char *ref, const struct cid *root,
+		    struct cid *new_root, struct staging_commit_stats *stats)
 {
 	pthread_mutex_lock(&b->flush_lock);
 	int rc = flush_locked(b);
@@ -1058,8 +1056,7 @@ int stagebuf_commit(struct stagebuf *b, const char *ref,
 static int take_lock(struct stagebuf *b)
 {
 	char path[PATH_MAX];
-	int w = snprintf(path, sizeof(path), "%s/%s.lock", b->jdir,
-			 b->hexname);
+	int w = snprintf(path, sizeof(path), "%s/%s.lock", b->jdir, b->hexname);
 	if (w < 0 || (size_t)w >= sizeof(path))
 		return err_set(-ENAMETOOLONG, "staging journal: path too long");
 	b->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -1230,11 +1227,11 @@ static int recover(struct stagebuf *b, uint64_t *next)
 				if (type != J_HEADER || c.len != 8 + alen ||
 				    memcmp(c.data, J_MAGIC, 8) ||
 				    memcmp(c.data + 8, b->area, alen)) {
-					rc = err_set(
-					    -EIO,
-					    "staging journal %s: not a "
-					    "journal of area %s",
-					    path, b->area);
+					rc =
+					    err_set(-EIO,
+						    "staging journal %s: not a "
+						    "journal of area %s",
+						    path, b->area);
 					break;
 				}
 				first = 0;
@@ -1266,8 +1263,7 @@ static int recover(struct stagebuf *b, uint64_t *next)
 	if (!rc)
 		*next = ns ? seqs[ns - 1] + 1 : 1;
 	else
-		err_wrap(rc, "staging area %s: replaying its journal",
-			 b->area);
+		err_wrap(rc, "staging area %s: replaying its journal", b->area);
 	table_free(&t);
 	free(seqs);
 	return rc;

@@ -356,10 +356,10 @@ static int change_check(struct store *s, const char *area,
 		rc = check_len(area, c->key, c->klen, c->len);
 	if (!rc && c->attrs_op == STAGING_OP_SET)
 		rc = attrs_check(&c->attrs);
-	if (!rc && (c->record > STAGING_OP_UNSTAGE ||
-		    (c->attrs_op != STAGING_OP_NONE &&
-		     c->attrs_op != STAGING_OP_SET &&
-		     c->attrs_op != STAGING_OP_DROP)))
+	if (!rc &&
+	    (c->record > STAGING_OP_UNSTAGE ||
+	     (c->attrs_op != STAGING_OP_NONE && c->attrs_op != STAGING_OP_SET &&
+	      c->attrs_op != STAGING_OP_DROP)))
 		rc = err_set(-EINVAL, "staging: bad change kind");
 	return rc;
 }
@@ -375,8 +375,8 @@ static int change_write(struct store_txn *t, MDB_txn *txn, const char *area,
 		return rc;
 	switch (c->record) {
 	case STAGING_OP_PUT:
-		rc = put_record(t, txn, sk, sklen, STAGING_PUT, c->data,
-				c->len);
+		rc =
+		    put_record(t, txn, sk, sklen, STAGING_PUT, c->data, c->len);
 		break;
 	case STAGING_OP_TOMBSTONE:
 		rc = put_record(t, txn, sk, sklen, STAGING_TOMBSTONE, NULL, 0);

@@ -89,8 +89,8 @@ int staging_get_attrs(struct store *s, const char *area, const uint8_t *key,
 /* A batch of changes for staging_apply: what to do to the staged record
  * and to the attrs of one key. */
 enum staging_op {
-	STAGING_OP_NONE = 0,	/* leave as it is */
-	STAGING_OP_PUT = 1,	/* record: stage a put of data[0..len) */
+	STAGING_OP_NONE = 0,	  /* leave as it is */
+	STAGING_OP_PUT = 1,	  /* record: stage a put of data[0..len) */
 	STAGING_OP_TOMBSTONE = 2, /* record: stage a delete */
 	STAGING_OP_UNSTAGE = 3,	  /* record: drop whatever is staged */
 	STAGING_OP_SET = 4,	  /* attrs: set to `attrs` */

@@ -117,10 +117,10 @@ static int op_apply(const struct op *o, struct stagebuf *b, struct store *s,
 		if (!rc && o->len % 3 == 0 && cur.len > 2)
 			cur.data[1] ^= 0x55; /* and change a byte before */
 		if (!rc)
-			rc = b ? stagebuf_put(b, pa, la, cur.data, cur.len,
-					      NULL)
-			       : staging_put(s, AREA, pa, la, cur.data,
-					     cur.len, NULL);
+			rc =
+			    b ? stagebuf_put(b, pa, la, cur.data, cur.len, NULL)
+			      : staging_put(s, AREA, pa, la, cur.data, cur.len,
+					    NULL);
 		break;
 	}
 	free(data);
@@ -152,7 +152,8 @@ static int same_view(struct stagebuf *b, struct store *s)
 {
 	int same = 1;
 	struct buf x = {0}, y = {0};
-	if (stagebuf_iterate(b, list_cb, &x) || staging_iterate(s, AREA, list_cb, &y))
+	if (stagebuf_iterate(b, list_cb, &x) ||
+	    staging_iterate(s, AREA, list_cb, &y))
 		same = 0;
 	if (x.len != y.len || (x.len && memcmp(x.data, y.data, x.len)))
 		same = 0;
@@ -274,8 +275,8 @@ static void test_random(void)
 /* In a child: open a stagebuf on `dir`, apply ops [0, n) of seed `seed`,
  * writing the count of completed ones to `pipefd`, then SIGKILL itself
  * (no close, no flush). */
-static void child_run(const char *dir, const char *refdir, uint64_t seed,
-		      int n, int pipefd)
+static void child_run(const char *dir, const char *refdir, uint64_t seed, int n,
+		      int pipefd)
 {
 	struct store *s = NULL, *r = NULL;
 	struct stagebuf *b = NULL;
@@ -376,8 +377,7 @@ static void test_torn(void)
 	/* the journal: cut its last record in half, flip a byte in the one
 	 * before: the last two puts are lost, the first 18 kept */
 	snprintf(path, sizeof(path),
-		 "ls -d %s/journal/*.[0-9]* | sort -t. -k2 -n | tail -n 1",
-		 da);
+		 "ls -d %s/journal/*.[0-9]* | sort -t. -k2 -n | tail -n 1", da);
 	FILE *f = popen(path, "r");
 	char jpath[1024] = "";
 	if (f) {
@@ -434,8 +434,8 @@ static void test_lock_and_limits(void)
 	CHECK(strstr(err_msg(), "in use") != NULL);
 	CHECK_OK(stagebuf_open(&b2, s, "other", 0)); /* another area */
 	CHECK_OK(stagebuf_close(b2));
-	CHECK_OK(stagebuf_put(b, (const uint8_t *)"k", 1,
-			      (const uint8_t *)"v", 1, NULL));
+	CHECK_OK(stagebuf_put(b, (const uint8_t *)"k", 1, (const uint8_t *)"v",
+			      1, NULL));
 	CHECK_OK(stagebuf_flush(b));
 	CHECK_OK(stagebuf_open(&ro, s, AREA, STAGEBUF_RDONLY));
 	CHECK(ro && stagebuf_count(ro) == 1);
