@@ -94,6 +94,26 @@ check '[ "$("$HAMT" log --store "$S" "@$root1" 2>/dev/null | grep -c "$root2")" 
 check '[ "$("$HAMT" verify --store "$S" main | head -n 1)" = "ok $root1" ]'  # the ref did not move
 umount_fs "$M"
 
+# --- a file open for writing during a commit -------------------------------
+check 'mount_fs "$S" main "$M"'
+exec 3> "$M/open-w"
+printf 'part1' >&3
+check 'setfattr -n user.hamtfs.commit -v 1 "$M"'
+check '[ "$("$HAMT" get --store "$S" main open-w)" = part1 ]'  # as far as written
+printf ' part2' >&3                                            # the fd still works
+exec 3>&-
+check '[ "$(cat "$M/open-w")" = "part1 part2" ] && [ "$(getfattr --only-values -n user.hamtfs.staged "$M")" = 1 ]'
+check 'setfattr -n user.hamtfs.commit -v 1 "$M"'
+check '[ "$("$HAMT" get --store "$S" main open-w)" = "part1 part2" ]'
+# fsync makes staged changes durable in LMDB at once (a tool sees them)
+printf 'synced' > "$M/fsynced"
+check 'python3 -c "import os,sys; f=os.open(sys.argv[1], os.O_RDONLY); os.fsync(f)" "$M/fsynced"'
+check '"$HAMT" status --store "$S" --ref main 2>/dev/null | grep -qx "put fsynced"'
+# a tool cannot stage into an area a mount holds
+expect_err "hamt put while mounted" 'printf x | "$HAMT" put --store "$S" --ref main other' "in use"
+umount_fs "$M"
+check '[ "$("$HAMT" status --store "$S" --ref main | tail -n 1)" = "1 staged changes (1 puts, 0 deletes)" ]'
+
 # --- a commit writes O(changes x depth) blocks -----------------------------
 B=$T/big
 seq 1 "${HAMTFS_TEST_KEYS:-100000}" | awk '{ printf "b-%d\tv%d\n", $1, $1 }' > "$T/big.tsv"
@@ -146,5 +166,69 @@ while read -r i; do [ "$(cat "$T/mk/c-$i" 2>/dev/null)" = "closed $i" ] || lost=
 echo "killed the daemon after $nclosed closed files: $lost lost"
 check '[ "$nclosed" -gt 10 ] && [ "$lost" = 0 ]'
 umount_fs "$T/mk"
+
+# --- the daemon killed during a commit: old root and staging, or new root
+# and nothing staged ----------------------------------------------------------
+KC=$T/killcommit
+seq 1 20000 | awk '{ printf "base-%d\tv%d\n", $1, $1 }' | "$HAMT" build --store "$KC" --ref main >/dev/null 2>&1
+kroot0=$("$HAMT" verify --store "$KC" main | sed -n 's/^ok //p')
+mkdir -p "$T/kcsrc" "$T/mkc"; MOUNTS+=("$T/mkc")
+for i in $(seq 1 3000); do printf 'new record %d' "$i" > "$T/kcsrc/n-$i"; done
+check 'mount_fs "$KC" main "$T/mkc"'
+rsync -a "$T/kcsrc/" "$T/mkc/"
+umount_fs "$T/mkc"
+cp -a "$KC" "$T/kc-pristine"
+n_old=0 n_new=0
+for round in $(seq 1 8); do
+	rm -rf "$KC"; cp -a "$T/kc-pristine" "$KC"
+	"$HAMTFS" -f -o store="$KC" main "$T/mkc" 2>/dev/null &
+	dpid=$!
+	for _ in $(seq 200); do mountpoint -q "$T/mkc" && break; sleep 0.05; done
+	setfattr -n user.hamtfs.commit -v 1 "$T/mkc" 2>/dev/null &
+	sleep "0.$(printf '%03d' $((RANDOM % 150)))"
+	kill -9 "$dpid"; wait "$dpid" 2>/dev/null; wait 2>/dev/null
+	fusermount3 -uz "$T/mkc" 2>/dev/null
+	cur=$("$HAMT" verify --store "$KC" main | sed -n 's/^ok //p')
+	st=$("$HAMT" status --store "$KC" --ref main | tail -n 1)
+	if [ "$cur" = "$kroot0" ] && [ "$st" = "3000 staged changes (3000 puts, 0 deletes)" ]; then
+		n_old=$((n_old + 1)); ok
+	elif [ -n "$cur" ] && [ "$cur" != "$kroot0" ] && [ "$st" = "0 staged changes (0 puts, 0 deletes)" ]; then
+		n_new=$((n_new + 1)); ok
+	else
+		bad "daemon killed during commit, round $round: root $cur, $st"
+	fi
+done
+echo "daemon killed during a commit: $n_old rounds left the old root and the staging, $n_new the new root"
+
+# --- a full disk: ENOSPC, nothing accepted is lost, the store stays whole -----
+F=$T/full
+mkdir -p "$F"
+if mount -t tmpfs -o size=24m tmpfs "$F" 2>/dev/null; then
+	MOUNTS+=("$T/mf")
+	printf 'seed\t1\n' | "$HAMT" build --store "$F/s" --ref main >/dev/null 2>&1
+	check 'mount_fs "$F/s" main "$T/mf"'
+	head -c 4096 /dev/urandom > "$T/rnd"
+	ok_files=0 failed=0
+	for i in $(seq 1 4000); do
+		if cp "$T/rnd" "$T/mf/f-$i" 2>/dev/null; then ok_files=$((ok_files + 1)); else failed=$((failed + 1)); break; fi
+	done
+	check '[ "$failed" = 1 ]'   # the disk filled up: cp failed
+	check '! setfattr -n user.hamtfs.commit -v 1 "$T/mf" 2>/dev/null'
+	check 'getfattr --only-values -n user.hamtfs.error "$T/mf" | grep -qi "space"'
+	umount_fs "$T/mf"
+	mount -o remount,size=200m "$F"
+	check 'mount_fs "$F/s" main "$T/mf"'
+	check '[ "$(getfattr --only-values -n user.hamtfs.staged "$T/mf")" -ge "$ok_files" ]'
+	check 'setfattr -n user.hamtfs.commit -v 1 "$T/mf"'
+	lost=0
+	for i in $(seq 1 "$ok_files"); do cmp -s "$T/rnd" "$T/mf/f-$i" || lost=$((lost + 1)); done
+	echo "full disk: $ok_files files accepted before ENOSPC, $lost lost after the commit"
+	check '[ "$lost" = 0 ]'
+	check '"$HAMT" verify --store "$F/s" main >/dev/null'
+	umount_fs "$T/mf"
+	umount "$F"
+else
+	echo "SKIP: full-disk case (cannot mount a tmpfs here)"
+fi
 
 finish
