@@ -563,6 +563,9 @@ int staging_iterate(struct store *s, const char *area, staging_cb cb,
 
 /* --------------------------------------------------------------- commit */
 
+/* New blocks of a commit are put sorted, in sub-batches of this size. */
+#define COMMIT_BATCH_BYTES (256u << 20)
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -578,6 +581,7 @@ struct chg {
 struct commit_ctx {
 	const char *area;
 	struct store_txn *t;
+	struct store_batch *batch; /* new blocks, put sorted at the end */
 	struct chg *v;
 	size_t n, cap;
 	struct buf keys, vals;
@@ -588,7 +592,7 @@ static int counting_put(void *payload, const struct cid *c, const uint8_t *data,
 			size_t len)
 {
 	struct commit_ctx *m = payload;
-	int rc = store_txn_put(m->t, c, data, len);
+	int rc = store_batch_add(m->batch, c, data, len);
 	if (!rc)
 		m->st.blocks_written++;
 	return rc;
@@ -625,9 +629,11 @@ static int collect_fn(void *payload, MDB_cursor *cur, const uint8_t *key,
 		struct cid cid;
 		cid_of_block(&cid, CODEC_RAW, data, len);
 		/* data points into a clean page of the staging database: it
-		 * stays valid while other databases are written */
-		if ((rc = counting_put(m, &cid, data, len)) != 0)
+		 * stays valid while other databases are written, and the
+		 * batch is put before the staging area is cleared */
+		if ((rc = store_batch_add_ref(m->batch, &cid, data, len)) != 0)
 			return rc;
+		m->st.blocks_written++;
 		if ((rc = hamt_value_encode_link(&cid, &m->vals)) != 0)
 			return rc;
 		c->vlen = m->vals.len - c->voff;
@@ -761,6 +767,8 @@ int staging_commit(struct store *s, const char *area, const char *ref,
 	if (!rc)
 		rc = wtxn_begin(s, &t, &txn);
 	m.t = t;
+	if (!rc)
+		rc = store_batch_new(&m.batch, t, COMMIT_BATCH_BYTES);
 	if (!rc && ref)
 		rc = ref_cas(t, ref, root, &exists);
 	if (!rc)
@@ -776,6 +784,8 @@ int staging_commit(struct store *s, const char *area, const char *ref,
 	t1 = now_s();
 	if (!rc)
 		rc = merge_or_build(s, &m, root, &nr);
+	if (!rc)
+		rc = store_batch_put(m.batch);
 	t2 = now_s();
 	int changed = !rc && (!root || !cid_equal(root, &nr));
 	if (!rc && ref && (changed || !exists))
@@ -814,6 +824,7 @@ out:
 		if (stats)
 			*stats = m.st;
 	}
+	store_batch_free(m.batch);
 	free(m.v);
 	buf_free(&m.keys);
 	buf_free(&m.vals);

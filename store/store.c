@@ -110,6 +110,10 @@ static void maybe_trim(struct store *s)
 	uint64_t t = __atomic_add_fetch(&s->touched, 1, __ATOMIC_RELAXED);
 	if (t < STORE_TRIM_READS)
 		return;
+	/* not while a commit runs: it reads the pages it is about to write,
+	 * and dropping them would only make it fault them in again */
+	if (__atomic_load_n(&s->writer_busy, __ATOMIC_RELAXED))
+		return;
 	if (!__atomic_compare_exchange_n(&s->touched, &t, 0, 0,
 					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		return; /* another thread is trimming */
@@ -984,6 +988,132 @@ int store_txn_put(struct store_txn *t, const struct cid *c, const uint8_t *data,
 	if (rc == 0 || rc == MDB_KEYEXIST)
 		return 0;
 	return txn_fail(t, rc, "store: write block");
+}
+
+/* ----------------------------------------------------------- batches */
+
+struct batch_ent {
+	uint8_t key[CID_MAX_BYTES];
+	uint8_t klen;
+	uint8_t owned;
+	const uint8_t *data;
+	size_t len;
+};
+
+struct store_batch {
+	struct store_txn *t;
+	size_t flush_bytes, bytes;
+	struct batch_ent *v;
+	size_t n, cap;
+	uint64_t added;
+};
+
+int store_batch_new(struct store_batch **out, struct store_txn *t,
+		    size_t flush_bytes)
+{
+	struct store_batch *b = calloc(1, sizeof(*b));
+	if (!b)
+		return err_set(-ENOMEM, "store: out of memory");
+	b->t = t;
+	b->flush_bytes = flush_bytes;
+	*out = b;
+	return 0;
+}
+
+static void batch_clear(struct store_batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (b->v[i].owned)
+			free((void *)b->v[i].data);
+	b->n = 0;
+	b->bytes = 0;
+}
+
+void store_batch_free(struct store_batch *b)
+{
+	if (!b)
+		return;
+	batch_clear(b);
+	free(b->v);
+	free(b);
+}
+
+uint64_t store_batch_count(const struct store_batch *b)
+{
+	return b->added;
+}
+
+static int batch_ent_cmp(const void *pa, const void *pb)
+{
+	const struct batch_ent *a = pa, *b = pb;
+	size_t n = a->klen < b->klen ? a->klen : b->klen;
+	int c = memcmp(a->key, b->key, n);
+	return c ? c : (a->klen > b->klen) - (a->klen < b->klen);
+}
+
+int store_batch_put(struct store_batch *b)
+{
+	struct store_txn *t = b->t;
+	int rc = 0;
+	if (b->n > 1)
+		qsort(b->v, b->n, sizeof(*b->v), batch_ent_cmp);
+	for (size_t i = 0; !rc && i < b->n; i++) {
+		if (i && batch_ent_cmp(&b->v[i - 1], &b->v[i]) == 0)
+			continue; /* the same block twice */
+		struct cid c;
+		size_t used;
+		rc = cid_from_bytes(&c, b->v[i].key, b->v[i].klen, &used);
+		if (!rc)
+			rc = store_txn_put(t, &c, b->v[i].data, b->v[i].len);
+	}
+	batch_clear(b);
+	return rc;
+}
+
+static int batch_add(struct store_batch *b, const struct cid *c,
+		     const uint8_t *data, size_t len, int copy)
+{
+	if (len > STORE_MAX_BLOCK || c->mh_code == MH_IDENTITY)
+		return store_txn_put(b->t, c, data, len); /* refused or void */
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 1024;
+		struct batch_ent *v = realloc(b->v, cap * sizeof(*v));
+		if (!v)
+			return err_set(-ENOMEM, "store: out of memory");
+		b->v = v;
+		b->cap = cap;
+	}
+	struct batch_ent *e = &b->v[b->n];
+	e->klen = (uint8_t)cid_to_bytes(c, e->key);
+	e->len = len;
+	e->owned = (uint8_t)copy;
+	e->data = data;
+	if (copy) {
+		uint8_t *d = malloc(len ? len : 1);
+		if (!d)
+			return err_set(-ENOMEM, "store: out of memory");
+		if (len)
+			memcpy(d, data, len);
+		e->data = d;
+	}
+	b->n++;
+	b->added++;
+	b->bytes += len;
+	if (b->flush_bytes && b->bytes >= b->flush_bytes)
+		return store_batch_put(b);
+	return 0;
+}
+
+int store_batch_add(struct store_batch *b, const struct cid *c,
+		    const uint8_t *data, size_t len)
+{
+	return batch_add(b, c, data, len, 1);
+}
+
+int store_batch_add_ref(struct store_batch *b, const struct cid *c,
+			const uint8_t *data, size_t len)
+{
+	return batch_add(b, c, data, len, 0);
 }
 
 /* Append (time, old, new) to the ref log of name[0..n). */

@@ -94,6 +94,24 @@ int store_txn_begin(struct store *s, struct store_txn **out);
  * -ENOSPC if the disk or map is full. */
 int store_txn_put(struct store_txn *t, const struct cid *c, const uint8_t *data,
 		  size_t len);
+/* A batch of blocks put in one go, sorted by CID: the B-tree's pages are
+ * then visited in order, each once, instead of at random. Adding copies
+ * the bytes unless store_batch_add_ref() is used (then they must stay
+ * valid until the batch is put). A batch that passes `flush_bytes`
+ * (0: never) is put into `t` early, as a sorted sub-batch. */
+struct store_batch;
+int store_batch_new(struct store_batch **out, struct store_txn *t,
+		    size_t flush_bytes);
+int store_batch_add(struct store_batch *b, const struct cid *c,
+		    const uint8_t *data, size_t len);
+int store_batch_add_ref(struct store_batch *b, const struct cid *c,
+			const uint8_t *data, size_t len);
+/* Put what is left (sorted, each CID once; present blocks skipped). */
+int store_batch_put(struct store_batch *b);
+/* Blocks added so far (duplicates included). */
+uint64_t store_batch_count(const struct store_batch *b);
+void store_batch_free(struct store_batch *b);
+
 int store_txn_set_ref(struct store_txn *t, const char *name,
 		      const struct cid *root);
 /* Read a ref inside the transaction (sees its own writes). 0, -ENOENT. */
