@@ -11,6 +11,9 @@ expect_err() {
 	out=$(eval "$2" 2>&1 >/dev/null); rc=$?
 	if [ $rc -ne 0 ] && grep -qE -- "$3" <<<"$out"; then ok; else bad "$1 (rc=$rc, stderr: $out)"; fi
 }
+# section "what": print the time since the test started, to see where a
+# slow run spends it
+section() { echo "[$(printf '%4d' "$SECONDS")s] $*"; }
 finish() {
 	echo "$pass passed, $fail failed"
 	[ "$fail" -eq 0 ]

@@ -5,6 +5,7 @@ set -uo pipefail
 FSCHECK=${BUILD:?}/tests/fscheck
 
 # --- the spec fixture, mounted from its CAR (imported into a store) ------
+section "the spec fixture, mounted from its CAR (imported into a store)"
 A=$T/alice
 aroot=$("$HAMT" import --store "$A" "$FIXTURES/hamt-alice-words/hamt.car")
 check 'mount_fs "$A" "$aroot" "$T/ma"'
@@ -28,6 +29,7 @@ ino1=$(stat -c %i "$T/ma/Alice")
 umount_fs "$T/ma"
 
 # --- keys that need escapes; linked raw and DAG-CBOR values ----------------
+section "keys that need escapes; linked raw and DAG-CBOR values"
 E=$T/esc
 long=$(printf 'L%.0s' $(seq 300))
 longslash=$(printf 'ab/%.0s' $(seq 120))
@@ -64,6 +66,7 @@ check '[ $((now - $(stat -c %Y "$T/me/.hidden"))) -lt 120 ]'
 umount_fs "$T/me"
 
 # --- every value kind renders as DESIGN.md "Values" says -----------------
+section "every value kind renders as DESIGN.md Values says"
 printf '{"key":"obj","value":{"b":[1,2.5,"x"],"a":null}}\n{"key":"str","value":"plain text"}\n{"key":"num","value":-42}\n' > "$T/kinds.jsonl"
 klink=$("$HAMT" build --store "$T/kinds" --format jsonl "$T/kinds.jsonl" 2>/dev/null | tail -n 1)
 kinl=$("$HAMT" build --store "$T/kinds" --format jsonl --values inline "$T/kinds.jsonl" 2>/dev/null | tail -n 1)
@@ -89,6 +92,7 @@ check '[ "$(stat -c %i "$T/ma/Alice")" = "$ino1" ]'
 umount_fs "$T/ma"
 
 # --- 100,000 keys: listing == hamt ls; every file == hamt get ------------
+section "100,000 keys: listing == hamt ls; every file == hamt get"
 # (HAMTFS_TEST_KEYS makes it smaller for the slow sanitizer build)
 B=$T/big
 awk -v n="${HAMTFS_TEST_KEYS:-100000}" 'BEGIN { for (i = 0; i < n; i++) {
@@ -106,6 +110,7 @@ done
 umount_fs "$T/mb"
 
 # --- mount(8) / fstab form (mount.fuse3 runs "hamtfs main MNT -o ...") ---
+section "mount(8) / fstab form (mount.fuse3 runs hamtfs main MNT -o ...)"
 mkdir -p "$T/mf"
 MOUNTS+=("$T/mf")
 check 'mount -t fuse -o store="$E" "$HAMTFS#main" "$T/mf"'
@@ -113,6 +118,7 @@ check '[ "$(cat "$T/mf/%2E")" = dot ]'
 check 'umount "$T/mf"'
 
 # --- errors ------------------------------------------------------------
+section "errors"
 mkdir -p "$T/mx" "$T/full"; touch "$T/full/x"
 expect_err "missing store" '"$HAMTFS" -o store="$T/nostore" main "$T/mx"' "nostore"
 expect_err "no store option" '"$HAMTFS" main "$T/mx"' "store=DIR is required"

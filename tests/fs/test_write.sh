@@ -11,6 +11,7 @@ root0=$("$HAMT" build --store "$S" --ref main "$T/base.tsv" 2>/dev/null | tail -
 check 'mount_fs "$S" main "$M"'
 
 # --- ordinary tools ------------------------------------------------------
+section "ordinary tools"
 printf 'new one' > "$M/new1";                     check '[ "$(cat "$M/new1")" = "new one" ]'
 printf ' more' >> "$M/new1";                      check '[ "$(cat "$M/new1")" = "new one more" ]'
 check '[ "$(stat -c %s "$M/new1")" = 12 ]'
@@ -47,6 +48,7 @@ check '! printf x > "$M/bad%name" 2>/dev/null'  # not a name hamtfs makes
 check '[ "$(getfattr --only-values -n user.hamtfs.staged "$M")" -gt 5 ]'
 
 # --- rsync ---------------------------------------------------------------
+section "rsync"
 mkdir -p "$T/src"
 for i in $(seq 1 300); do printf 'rsync %d' "$i" > "$T/src/r-$i"; done
 touch -d "2021-01-01" "$T/src/r-1"
@@ -64,6 +66,7 @@ check 'rsync -a --inplace "$T/src/" "$M/"'
 check '[ "$(cat "$M/r-4")" = "inplace!" ]'
 
 # --- commit: the same root as a fresh build of the final records ----------
+section "commit: the same root as a fresh build of the final records"
 staged=$(getfattr --only-values -n user.hamtfs.staged "$M")
 check 'setfattr -n user.hamtfs.commit -v 1 "$M"'
 root1=$(getfattr --only-values -n user.hamtfs.root "$M")
@@ -85,6 +88,7 @@ check '[ "$(stat -c %a "$M/k-9")" = 600 ]'
 umount_fs "$M"
 
 # --- a mount of a bare CID commits too: root in the xattr and the log -----
+section "a mount of a bare CID commits too: root in the xattr and the log"
 check 'mount_fs "$S" "$root1" "$M"'
 printf 'by cid' > "$M/cid-file"
 check 'setfattr -n user.hamtfs.commit -v 1 "$M"'
@@ -95,6 +99,7 @@ check '[ "$("$HAMT" verify --store "$S" main | head -n 1)" = "ok $root1" ]'  # t
 umount_fs "$M"
 
 # --- a file open for writing during a commit -------------------------------
+section "a file open for writing during a commit"
 check 'mount_fs "$S" main "$M"'
 exec 3> "$M/open-w"
 printf 'part1' >&3
@@ -115,6 +120,7 @@ umount_fs "$M"
 check '[ "$("$HAMT" status --store "$S" --ref main | tail -n 1)" = "1 staged changes (1 puts, 0 deletes)" ]'
 
 # --- a commit writes O(changes x depth) blocks -----------------------------
+section "a commit writes O(changes x depth) blocks"
 B=$T/big
 seq 1 "${HAMTFS_TEST_KEYS:-100000}" | awk '{ printf "b-%d\tv%d\n", $1, $1 }' > "$T/big.tsv"
 "$HAMT" build --store "$B" --ref main "$T/big.tsv" >/dev/null 2>&1
@@ -131,6 +137,7 @@ for n in 1 100; do
 done
 
 # --- readers during a commit see the old or the new contents ----------------
+section "readers during a commit see the old or the new contents"
 for i in $(seq 1 200); do printf 'next %d' "$i" > "$T/mb/b-$i"; done
 ( end=$((SECONDS + 4)); bad=0
   while [ $SECONDS -lt $end ]; do
@@ -147,6 +154,7 @@ check '[ "$(cat "$T/mb/b-57")" = "next 57" ]'
 umount_fs "$T/mb"
 
 # --- killing the daemon loses nothing that was closed -----------------------
+section "killing the daemon loses nothing that was closed"
 K=$T/kill
 printf 'seed\t1\n' | "$HAMT" build --store "$K" --ref main >/dev/null 2>&1
 mkdir -p "$T/mk"; MOUNTS+=("$T/mk")
@@ -169,6 +177,7 @@ umount_fs "$T/mk"
 
 # --- the daemon killed during a commit: old root and staging, or new root
 # and nothing staged ----------------------------------------------------------
+section "the daemon killed during a commit"
 KC=$T/killcommit
 seq 1 20000 | awk '{ printf "base-%d\tv%d\n", $1, $1 }' | "$HAMT" build --store "$KC" --ref main >/dev/null 2>&1
 kroot0=$("$HAMT" verify --store "$KC" main | sed -n 's/^ok //p')
@@ -201,6 +210,7 @@ done
 echo "daemon killed during a commit: $n_old rounds left the old root and the staging, $n_new the new root"
 
 # --- a full disk: ENOSPC, nothing accepted is lost, the store stays whole -----
+section "a full disk: ENOSPC, nothing accepted is lost, the store stays whole"
 F=$T/full
 mkdir -p "$F"
 if mount -t tmpfs -o size=24m tmpfs "$F" 2>/dev/null; then

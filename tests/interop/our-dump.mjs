@@ -4,7 +4,13 @@
 // every key with `hamt get`, and print {"key": ..., "text": "<contents>"}
 // lines (or "base64" for contents that are not UTF-8) sorted by key bytes.
 //
-//   node our-dump.mjs --hamt PATH --store DIR [--keys REF.jsonl] ROOT
+//   node our-dump.mjs --hamt PATH --store DIR [--keys REF.jsonl]
+//                     [--mount DIR --sample N] ROOT
+//
+// With --mount (a hamtfs mount of ROOT), every key is read as its file
+// through the mount, and `hamt get` is run for N keys spread over the
+// listing (the first, the last, and evenly between) that must give the
+// same bytes: one process per key is slow for 20,000 keys.
 //
 // Names: `%XX` (upper-case hex) escapes '/', '%', NUL and the leading '.' of
 // the keys "." and ".."; the empty key is "%". Each name is checked to be
@@ -17,11 +23,12 @@
 // "error" field instead of "text"/"base64").
 import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { availableParallelism } from 'node:os'
 import { createHash } from 'node:crypto'
 import { parseArgs, compareBytes, contentsField, die, run, utf8 } from './lib.mjs'
 
-const USAGE = 'node our-dump.mjs --hamt PATH --store DIR [--keys REF.jsonl] ROOT'
+const USAGE = 'node our-dump.mjs --hamt PATH --store DIR [--keys REF.jsonl] [--mount DIR --sample N] ROOT'
 const NAME_MAX = 255
 const HASH_HEX = 32 // 16 bytes
 
@@ -83,7 +90,7 @@ function decodeName (name) {
 const sha256hex = (b) => createHash('sha256').update(b).digest('hex')
 
 async function main () {
-  const { opts, args } = parseArgs(process.argv.slice(2), { hamt: '', store: '', keys: '' }, USAGE)
+  const { opts, args } = parseArgs(process.argv.slice(2), { hamt: '', store: '', keys: '', mount: '', sample: '200' }, USAGE)
   if (args.length !== 1 || !opts.hamt || !opts.store) die(`usage: ${USAGE}`)
   const root = args[0]
 
@@ -128,7 +135,7 @@ async function main () {
       process.stderr.write(`our-dump: ${d.error}\n`)
       entries.push({ key: Buffer.from(name), error: d.error })
     } else {
-      entries.push({ key: d.key })
+      entries.push({ key: d.key, name: Buffer.from(name) })
     }
   }
   entries.sort((a, b) => compareBytes(a.key, b.key))
@@ -140,17 +147,41 @@ async function main () {
     }
   }
 
-  // hamt get for every key, a few at a time
+  // through the mount: every key's file (named as `hamt ls` names it)
+  if (opts.mount) {
+    for (const e of entries) {
+      if (e.error) continue
+      try {
+        e.bytes = await readFile(Buffer.concat([Buffer.from(join(opts.mount, '/')), e.name]))
+        e.contents = contentsField(e.bytes)
+      } catch (err) {
+        errors++
+        e.error = `reading ${e.name.toString()} through the mount: ${err.message}`
+        process.stderr.write(`our-dump: ${e.error}\n`)
+      }
+    }
+  }
+  // hamt get: for every key, or (with --mount) for a sample of them
+  let todo = entries.filter((e) => !e.error)
+  if (opts.mount) {
+    const n = Math.min(todo.length, Number(opts.sample))
+    const pick = new Set()
+    for (let i = 0; i < n; i++) pick.add(n > 1 ? Math.round(i * (todo.length - 1) / (n - 1)) : 0)
+    todo = [...pick].map((i) => todo[i])
+  }
   let next = 0
   const worker = async () => {
-    while (next < entries.length) {
-      const e = entries[next++]
-      if (e.error) continue
+    while (next < todo.length) {
+      const e = todo[next++]
       if (e.key.includes(0)) { e.error = 'key holds NUL: cannot pass it to hamt get'; errors++; continue }
       const r = await exec(opts.hamt, ['get', '--store', opts.store, root, e.key.toString('utf8')])
       if (r.code !== 0) {
         errors++
         e.error = `hamt get exit ${r.code}: ${r.stderr.toString().trim()}`
+        process.stderr.write(`our-dump: ${JSON.stringify(e.key.toString())}: ${e.error}\n`)
+      } else if (e.bytes && !e.bytes.equals(r.stdout)) {
+        errors++
+        e.error = 'hamt get and the mount give different bytes'
         process.stderr.write(`our-dump: ${JSON.stringify(e.key.toString())}: ${e.error}\n`)
       } else {
         e.contents = contentsField(r.stdout)
