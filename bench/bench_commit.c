@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 	struct staging_commit_stats st = {0};
 	double t0 = now();
 	if (!rc)
-		rc = staging_commit(s, "main", "main", &root, &nr, &st);
+		rc = staging_commit(s, "main", "main", &root, NULL, &nr, &st);
 	double csecs = now() - t0;
 	if (rc) {
 		fprintf(stderr, "bench_commit: %s\n", err_msg());

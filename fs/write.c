@@ -422,8 +422,9 @@ int fs_commit(struct fs *fs)
 	struct fs_view *nv = NULL;
 	pthread_rwlock_wrlock(&fs->view_lock);
 	struct fs_view *old = fs->view;
-	int rc = stagebuf_commit(fs->stage, fs->is_ref ? fs->root_arg : NULL,
-				 hamt_root(old->map), &new_root, &st);
+	int rc =
+	    stagebuf_commit(fs->stage, fs->is_ref ? fs->root_arg : NULL,
+			    hamt_root(old->map), fs->cache, &new_root, &st);
 	if (!rc && !cid_equal(&new_root, hamt_root(old->map))) {
 		nv = calloc(1, sizeof(*nv));
 		rc = nv ? hamt_open(&nv->map, fs->store, &new_root)

@@ -1026,13 +1026,14 @@ static void *flusher(void *arg)
 /* ---------------------------------------------------------------- commit */
 
 int stagebuf_commit(struct stagebuf *b, const char *ref, const struct cid *root,
-		    struct cid *new_root, struct staging_commit_stats *stats)
+		    struct hamt_cache *cache, struct cid *new_root,
+		    struct staging_commit_stats *stats)
 {
 	pthread_mutex_lock(&b->flush_lock);
 	int rc = flush_locked(b);
 	if (!rc)
-		rc = staging_commit(b->store, b->area, ref, root, new_root,
-				    stats);
+		rc = staging_commit(b->store, b->area, ref, root, cache,
+				    new_root, stats);
 	if (!rc) {
 		/* the area in LMDB is empty now: count what came since */
 		pthread_rwlock_wrlock(&b->lock);

@@ -99,7 +99,8 @@ int stagebuf_flush(struct stagebuf *b);
  * and the all-or-nothing guarantee). Changes made while the commit runs
  * stay staged for the next one. */
 int stagebuf_commit(struct stagebuf *b, const char *ref, const struct cid *root,
-		    struct cid *new_root, struct staging_commit_stats *stats);
+		    struct hamt_cache *cache, struct cid *new_root,
+		    struct staging_commit_stats *stats);
 
 /* For tests: the number of journal records replayed and of bytes dropped
  * (torn or corrupt tail) by the last stagebuf_open. */

@@ -671,7 +671,8 @@ static int ref_cas(struct store_txn *t, const char *ref, const struct cid *root,
 }
 
 static int merge_or_build(struct store *s, struct commit_ctx *m,
-			  const struct cid *root, struct cid *new_root)
+			  const struct cid *root, struct hamt_cache *cache,
+			  struct cid *new_root)
 {
 	struct hamt_sink sink = {counting_put, m};
 	struct hamt *h = NULL;
@@ -687,8 +688,10 @@ static int merge_or_build(struct store *s, struct commit_ctx *m,
 			    m->v[i].vlen ? m->vals.data + m->v[i].voff : NULL,
 			    m->v[i].vlen};
 		rc = hamt_open(&h, s, root);
-		if (!rc)
+		if (!rc) {
+			hamt_set_cache(h, cache);
 			rc = hamt_merge(h, ch, m->n, &sink, new_root, NULL);
+		}
 		hamt_free(h);
 		free(ch);
 	} else {
@@ -753,8 +756,8 @@ static int clear_area(struct store_txn *t, MDB_txn *txn, unsigned int dbi,
 }
 
 int staging_commit(struct store *s, const char *area, const char *ref,
-		   const struct cid *root, struct cid *new_root,
-		   struct staging_commit_stats *stats)
+		   const struct cid *root, struct hamt_cache *cache,
+		   struct cid *new_root, struct staging_commit_stats *stats)
 {
 	struct commit_ctx m = {.area = area};
 	struct store_txn *t = NULL;
@@ -783,7 +786,7 @@ int staging_commit(struct store *s, const char *area, const char *ref,
 	}
 	t1 = now_s();
 	if (!rc)
-		rc = merge_or_build(s, &m, root, &nr);
+		rc = merge_or_build(s, &m, root, cache, &nr);
 	if (!rc)
 		rc = store_batch_put(m.batch);
 	t2 = now_s();

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "hamt/buf.h"
+#include "hamt/cache.h"
 #include "hamt/cid.h"
 #include "store/store.h"
 
@@ -131,7 +132,9 @@ int staging_iterate(struct store *s, const char *area, staging_cb cb,
  * happen in ONE durable LMDB transaction: after a crash either the old root
  * with the staging intact, or the new root with the staging empty. With
  * nothing staged it is a no-op: `*new_root` = `root`. `stats` may be NULL.
- * On failure nothing changes and the message says why.
+ * On failure nothing changes and the message says why. `cache` (may be
+ * NULL) is a node cache to read the map's nodes through (a mount's: the
+ * nodes on the changed paths are often in it already).
  *
  * Clarifications:
  * - `root` NULL means "a new, empty map" (default parameters: sha2-256,
@@ -162,7 +165,7 @@ struct staging_commit_stats {
 	double collect_s, merge_s, sync_s;
 };
 int staging_commit(struct store *s, const char *area, const char *ref,
-		   const struct cid *root, struct cid *new_root,
-		   struct staging_commit_stats *stats);
+		   const struct cid *root, struct hamt_cache *cache,
+		   struct cid *new_root, struct staging_commit_stats *stats);
 
 #endif

@@ -272,7 +272,8 @@ int cmd_commit(int argc, char **argv)
 	if (!rc && !exists && stagebuf_count(b) == 0)
 		rc = err_set(-ENOENT, "unknown ref %s and nothing staged", ref);
 	if (!rc)
-		rc = stagebuf_commit(b, ref, exists ? &root : NULL, &nr, &st);
+		rc = stagebuf_commit(b, ref, exists ? &root : NULL, NULL, &nr,
+				     &st);
 	if (rc) {
 		rc = cmd_fail(ref);
 	} else {

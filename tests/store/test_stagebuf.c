@@ -485,8 +485,8 @@ static void test_commit(void)
 	}
 	struct cid r1, r2;
 	struct staging_commit_stats st;
-	CHECK_OK(stagebuf_commit(b, AREA, NULL, &r1, &st));
-	CHECK_OK(staging_commit(sb, AREA, AREA, NULL, &r2, NULL));
+	CHECK_OK(stagebuf_commit(b, AREA, NULL, NULL, &r1, &st));
+	CHECK_OK(staging_commit(sb, AREA, AREA, NULL, NULL, &r2, NULL));
 	CHECK(cid_equal(&r1, &r2));
 	CHECK(stagebuf_count(b) == 0);
 	CHECK(same_view(b, sb));
@@ -497,8 +497,8 @@ static void test_commit(void)
 		CHECK(op_apply(&o, b, sa, sb) == op_apply(&o, NULL, sb, sb));
 	}
 	CHECK(same_view(b, sb));
-	CHECK_OK(stagebuf_commit(b, AREA, &r1, &r1, NULL));
-	CHECK_OK(staging_commit(sb, AREA, AREA, &r2, &r2, NULL));
+	CHECK_OK(stagebuf_commit(b, AREA, &r1, NULL, &r1, NULL));
+	CHECK_OK(staging_commit(sb, AREA, AREA, &r2, NULL, &r2, NULL));
 	CHECK(cid_equal(&r1, &r2));
 	CHECK_OK(stagebuf_close(b));
 	store_close(sa);

@@ -332,7 +332,7 @@ static void test_commit_equal(size_t base, size_t rounds, size_t changes)
 		uint64_t n;
 		size_t before = log_len(s, AREA);
 		stage_random(&m, s, changes, &rng);
-		CHECK_OK(staging_commit(s, AREA, AREA, &root, &nr, &cs));
+		CHECK_OK(staging_commit(s, AREA, AREA, &root, NULL, &nr, &cs));
 		CHECK_OK(model_build(&m, NULL, &want, NULL));
 		CHECK(cid_equal(&nr, &want));
 		CHECK_OK(store_ref_get(s, AREA, &ref));
@@ -373,7 +373,7 @@ static void test_commit_cost(void)
 		stage_random(&m, s, ks[i], &rng);
 		uint64_t n;
 		CHECK_OK(staging_count(s, AREA, &n));
-		CHECK_OK(staging_commit(s, AREA, AREA, &root, &nr, &cs));
+		CHECK_OK(staging_commit(s, AREA, AREA, &root, NULL, &nr, &cs));
 		CHECK(cs.puts + cs.deletes == n);
 		CHECK(cs.blocks_written <= n * depth + 1);
 		printf("commit of %llu changes (%llu puts, %llu deletes) on "
@@ -391,11 +391,11 @@ static void test_commit_cost(void)
 	/* nothing staged: no-op */
 	struct staging_commit_stats cs = {9, 9, 9, 0, 0, 0};
 	size_t before = log_len(s, AREA);
-	CHECK_OK(staging_commit(s, AREA, AREA, &root, &nr, &cs));
+	CHECK_OK(staging_commit(s, AREA, AREA, &root, NULL, &nr, &cs));
 	CHECK(cid_equal(&nr, &root));
 	CHECK(cs.puts == 0 && cs.deletes == 0 && cs.blocks_written == 0);
 	CHECK(log_len(s, AREA) == before);
-	CHECK_OK(staging_commit(s, AREA, AREA, &root, &nr, NULL));
+	CHECK_OK(staging_commit(s, AREA, AREA, &root, NULL, &nr, NULL));
 	model_free(&m);
 	store_close(s);
 }
@@ -421,7 +421,7 @@ static void test_commit_cases(void)
 	m.ver[2] = 9;
 	CHECK_OK(staging_delete(s, AREA, (uint8_t *)"k0000001", 8));
 	m.present[1] = 0;
-	CHECK_OK(staging_commit(s, AREA, AREA, NULL, &nr, NULL));
+	CHECK_OK(staging_commit(s, AREA, AREA, NULL, NULL, &nr, NULL));
 	CHECK_OK(model_build(&m, NULL, &want, NULL));
 	CHECK(cid_equal(&nr, &want));
 	CHECK_OK(store_ref_get(s, AREA, &ref));
@@ -432,10 +432,12 @@ static void test_commit_cases(void)
 	root = nr;
 	/* the ref exists: root NULL or a stale root is refused */
 	CHECK_OK(staging_put(s, AREA, (uint8_t *)"zz", 2, NULL, 0, NULL));
-	CHECK_ERR(staging_commit(s, AREA, AREA, NULL, &nr, NULL), -ESTALE);
+	CHECK_ERR(staging_commit(s, AREA, AREA, NULL, NULL, &nr, NULL),
+		  -ESTALE);
 	struct cid other;
 	cid_of_block(&other, CODEC_DAG_CBOR, (uint8_t *)"x", 1);
-	CHECK_ERR(staging_commit(s, AREA, AREA, &other, &nr, NULL), -ESTALE);
+	CHECK_ERR(staging_commit(s, AREA, AREA, &other, NULL, &nr, NULL),
+		  -ESTALE);
 	CHECK(strstr(err_msg(), "moved") != NULL);
 	CHECK_OK(staging_count(s, AREA, &n));
 	CHECK(n == 1);
@@ -443,7 +445,7 @@ static void test_commit_cases(void)
 	/* deletes of absent keys: staging emptied, ref and log untouched */
 	size_t before = log_len(s, AREA);
 	CHECK_OK(staging_delete(s, AREA, (uint8_t *)"absent", 6));
-	CHECK_OK(staging_commit(s, AREA, AREA, &root, &nr, NULL));
+	CHECK_OK(staging_commit(s, AREA, AREA, &root, NULL, &nr, NULL));
 	CHECK(cid_equal(&nr, &root));
 	CHECK(log_len(s, AREA) == before);
 	CHECK_OK(staging_count(s, AREA, &n));
@@ -457,7 +459,7 @@ static void test_commit_cases(void)
 			     v3l, NULL));
 	m.present[3] = 1;
 	m.ver[3] = 5;
-	CHECK_OK(staging_commit(s, area, NULL, &root, &nr, NULL));
+	CHECK_OK(staging_commit(s, area, NULL, &root, NULL, &nr, NULL));
 	CHECK_OK(model_build(&m, NULL, &want, NULL));
 	CHECK(cid_equal(&nr, &want));
 	CHECK_OK(store_ref_get(s, AREA, &ref));
@@ -465,7 +467,7 @@ static void test_commit_cases(void)
 	CHECK(log_len(s, area) == 1);
 	CHECK_ERR(store_ref_get(s, area, &ref), -ENOENT);
 	/* an empty new map */
-	CHECK_OK(staging_commit(s, "empty", "empty", NULL, &nr, NULL));
+	CHECK_OK(staging_commit(s, "empty", "empty", NULL, NULL, &nr, NULL));
 	m.n = 0;
 	CHECK_OK(model_build(&m, NULL, &want, NULL));
 	CHECK(cid_equal(&nr, &want));
@@ -495,7 +497,7 @@ static void test_commit_faults(void)
 	long long nfail = 0;
 	for (long long f = 0;; f++) {
 		store_fault_after(s, f);
-		int rc = staging_commit(s, AREA, AREA, &root, &nr, NULL);
+		int rc = staging_commit(s, AREA, AREA, &root, NULL, &nr, NULL);
 		store_fault_after(s, -1);
 		if (rc == 0)
 			break;
