@@ -142,8 +142,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("commit of %zu changes on %zu keys: %.3f s (records %.3f, "
-	       "merge %.3f, sync %.3f), %llu blocks\n",
-	       m, n, csecs, st.collect_s, st.merge_s, st.sync_s,
+	       "merge %.3f, write %.3f, sync %.3f), %llu blocks\n",
+	       m, n, csecs, st.collect_s, st.merge_s, st.write_s, st.sync_s,
 	       (unsigned long long)st.blocks_written);
 	if (bsecs > 0)
 		printf("build of %zu keys: %.3f s; commit/build %.2f%%\n", n,

@@ -454,10 +454,12 @@ int fs_commit(struct fs *fs)
 		fs_log("commit failed: %s", fs->last_error);
 	else
 		fs_log("commit: %llu puts, %llu deletes, %llu blocks "
-		       "(records %.3f s, merge %.3f s, sync %.3f s): %s",
+		       "(records %.3f s, merge %.3f s, write %.3f s, sync "
+		       "%.3f s): %s",
 		       (unsigned long long)st.puts,
 		       (unsigned long long)st.deletes,
 		       (unsigned long long)st.blocks_written, st.collect_s,
-		       st.merge_s, st.sync_s, cid_format(&new_root, txt));
+		       st.merge_s, st.write_s, st.sync_s,
+		       cid_format(&new_root, txt));
 	return rc;
 }

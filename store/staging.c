@@ -787,9 +787,10 @@ int staging_commit(struct store *s, const char *area, const char *ref,
 	t1 = now_s();
 	if (!rc)
 		rc = merge_or_build(s, &m, root, cache, &nr);
+	t2 = now_s();
 	if (!rc)
 		rc = store_batch_put(m.batch);
-	t2 = now_s();
+	m.st.write_s = now_s() - t2;
 	int changed = !rc && (!root || !cid_equal(root, &nr));
 	if (!rc && ref && (changed || !exists))
 		rc = store_txn_set_ref(t, ref, &nr);

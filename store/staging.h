@@ -159,10 +159,10 @@ int staging_iterate(struct store *s, const char *area, staging_cb cb,
  *   twice, but is counted). */
 struct staging_commit_stats {
 	uint64_t puts, deletes, blocks_written;
-	/* seconds spent: reading the staging area and storing the record
-	 * blocks; merging (reading, encoding and storing nodes); making the
+	/* seconds spent: reading the staging area; merging (reading and
+	 * encoding nodes); putting the new blocks into the store; making the
 	 * transaction durable */
-	double collect_s, merge_s, sync_s;
+	double collect_s, merge_s, write_s, sync_s;
 };
 int staging_commit(struct store *s, const char *area, const char *ref,
 		   const struct cid *root, struct hamt_cache *cache,

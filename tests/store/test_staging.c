@@ -389,7 +389,7 @@ static void test_commit_cost(void)
 		root = nr;
 	}
 	/* nothing staged: no-op */
-	struct staging_commit_stats cs = {9, 9, 9, 0, 0, 0};
+	struct staging_commit_stats cs = {9, 9, 9, 0, 0, 0, 0};
 	size_t before = log_len(s, AREA);
 	CHECK_OK(staging_commit(s, AREA, AREA, &root, NULL, &nr, &cs));
 	CHECK(cid_equal(&nr, &root));
