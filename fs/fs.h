@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -34,13 +35,17 @@ struct fs_inode {
 	uint8_t hash[32]; /* the key's HAMT hash */
 	size_t hlen;
 	size_t klen;
-	struct fs_inode *next; /* hash chain */
-	uint8_t *key;	       /* malloc()ed with the inode */
+	int dead;		/* unlinked or replaced: never looked up */
+	struct fs_blob *ghost;	/* dead: the contents it had, if captured */
+	struct stat ghost_st;	/* dead: its attributes then */
+	struct fs_inode *next;	/* chain by number */
+	struct fs_inode *knext; /* chain by key */
+	uint8_t *key;		/* malloc()ed with the inode */
 };
 
 struct fs_inodes {
-	pthread_mutex_t lock; /* guards table and every nlookup */
-	struct fs_inode **table;
+	pthread_mutex_t lock; /* guards both tables and every inode */
+	struct fs_inode **table, **bykey;
 	size_t nbuckets, count;
 };
 
@@ -107,22 +112,38 @@ int fs_inodes_init(struct fs_inodes *t);
 void fs_inodes_destroy(struct fs_inodes *t);
 /* The usual inode number of a key with this hash: its first 8 bytes. */
 uint64_t fs_ino_of_hash(const uint8_t *hash, size_t hlen);
-/* Find or add the inode of `key` and count one lookup. The inode number is
- * the first 8 bytes of the key hash (stable across mounts), moved on only in
- * the rare case of a clash with another key. */
+/* Find the live inode of `key` or add one, and count one lookup. A new
+ * inode's number is the first 8 bytes of the key hash (stable across
+ * mounts), moved on only past numbers in use (a clash of hash prefixes, or
+ * a dead inode of the same key). */
 struct fs_inode *fs_inode_lookup(struct fs_inodes *t, const uint8_t *key,
 				 size_t klen, const uint8_t *hash, size_t hlen);
-/* Copy of the key of `ino` into `key` (cleared first). -ENOENT if unknown. */
+/* Copy of the key of `ino` into `key` (cleared first). -ENOENT if unknown
+ * or dead. */
 int fs_inode_key(struct fs_inodes *t, uint64_t ino, struct buf *key,
 		 uint8_t *hash, size_t *hlen);
 void fs_inode_forget(struct fs_inodes *t, uint64_t ino, uint64_t n);
-/* After a rename: the kernel's inode for key `from` now stands for `to`. */
-int fs_inode_rekey_key(struct fs_inodes *t, const uint8_t *from, size_t flen,
-		       const uint8_t *fhash, size_t fhlen, const uint8_t *to,
-		       size_t tlen, const uint8_t *thash, size_t thlen);
-/* After a rename: the kernel's inode `ino` now stands for `key`. */
-int fs_inode_rekey(struct fs_inodes *t, uint64_t ino, const uint8_t *key,
-		   size_t klen, const uint8_t *hash, size_t hlen);
+/* The number of the live inode of `key`, or 0 if the kernel holds none. */
+uint64_t fs_inode_live(struct fs_inodes *t, const uint8_t *key, size_t klen,
+		       const uint8_t *hash, size_t hlen);
+/* After an unlink of `key`: its inode is dead. A process that resolved the
+ * name just before may still stat and read it: `ghost` (may be NULL; a
+ * reference is taken) and `st` are what it then gets, the file as it was,
+ * as on any file system. */
+void fs_inode_retire(struct fs_inodes *t, const uint8_t *key, size_t klen,
+		     const uint8_t *hash, size_t hlen, struct fs_blob *ghost,
+		     const struct stat *st);
+/* After a rename: the live inode of `from` now stands for `to`, and the
+ * inode `to` had (replaced) is dead, with `ghost` and `st` as for
+ * fs_inode_retire. */
+int fs_inode_rename(struct fs_inodes *t, const uint8_t *from, size_t flen,
+		    const uint8_t *fhash, size_t fhlen, const uint8_t *to,
+		    size_t tlen, const uint8_t *thash, size_t thlen,
+		    struct fs_blob *ghost, const struct stat *st);
+/* For a dead inode with a ghost: 0 with a reference to it in *b (may be
+ * NULL) and its attributes in *st (may be NULL); -ENOENT otherwise. */
+int fs_inode_ghost(struct fs_inodes *t, uint64_t ino, struct fs_blob **b,
+		   struct stat *st);
 
 /* rendered contents (fs/content.c) */
 int fs_content_init(struct fs_content *c, size_t max_bytes);

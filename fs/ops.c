@@ -241,7 +241,9 @@ int fs_ino_content(struct fs *fs, struct fs_view *v, fuse_ino_t ino,
 {
 	struct buf key = {0};
 	int rc = fs_inode_key(&fs->inodes, ino, &key, NULL, NULL);
-	if (!rc)
+	if (rc == -ENOENT) /* unlinked or replaced since it was looked up */
+		rc = fs_inode_ghost(&fs->inodes, ino, b, NULL);
+	else if (!rc)
 		rc = fs_content_get(fs, v, ino, key.data, key.len, b);
 	buf_free(&key);
 	return rc;
@@ -266,6 +268,8 @@ static int do_getattr(struct fs *fs, fuse_ino_t ino, struct stat *st)
 {
 	struct fs_view *v = fs_begin(fs);
 	int rc = fs_getattr(fs, v, ino, st);
+	if (rc == -ENOENT) /* unlinked or replaced since it was looked up */
+		rc = fs_inode_ghost(&fs->inodes, ino, NULL, st);
 	fs_end(fs);
 	return rc;
 }

@@ -240,6 +240,25 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 
 /* ------------------------------------------------------- unlink, rename */
 
+/* If the kernel holds an inode of `key` (it is about to be unlinked or
+ * replaced), what it holds now: the ghost that inode keeps when it dies,
+ * for a reader that resolved the name just before. *g is NULL if none. */
+static void capture_ghost(struct fs *fs, struct fs_view *v,
+			  const struct buf *key, const uint8_t *hash,
+			  size_t hlen, struct fs_blob **g, struct stat *st)
+{
+	*g = NULL;
+	uint64_t ino =
+	    fs_inode_live(&fs->inodes, key->data, key->len, hash, hlen);
+	if (!ino || fs_content_get(fs, v, ino, key->data, key->len, g) != 0) {
+		*g = NULL;
+		return;
+	}
+	struct staging_attrs a;
+	int has = fs_attrs(fs, key->data, key->len, &a) == 0;
+	fs_fill_attr(fs, v, ino, (*g)->len, has ? &a : NULL, st);
+}
+
 static int is_committed(struct fs_view *v, const struct buf *key)
 {
 	struct buf val = {0};
@@ -260,12 +279,25 @@ static int do_unlink(struct fs *fs, fuse_ino_t parent, const char *name)
 	int committed = rc ? 0 : is_committed(v, &key);
 	if (committed < 0)
 		rc = committed;
+	uint8_t h[HASH_MAX_BYTES];
+	size_t hl;
+	struct fs_blob *ghost = NULL;
+	struct stat gst;
+	if (!rc)
+		rc = hash_key(hamt_get_params(v->map)->hash_alg, key.data,
+			      key.len, h, &hl);
+	if (!rc)
+		capture_ghost(fs, v, &key, h, hl, &ghost, &gst);
 	if (!rc) {
 		rc = stagebuf_delete(fs->stage, key.data, key.len);
 		/* a key only staged goes back to not existing at all */
 		if (!rc && !committed)
 			rc = stagebuf_unstage(fs->stage, key.data, key.len);
 	}
+	if (!rc)
+		fs_inode_retire(&fs->inodes, key.data, key.len, h, hl, ghost,
+				&gst);
+	fs_blob_put(ghost);
 	fs_end(fs);
 	buf_free(&key);
 	buf_free(&cur);
@@ -304,21 +336,31 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 	}
 	if (!rc && (from.len != to.len || memcmp(from.data, to.data, to.len))) {
 		int committed = is_committed(v, &from);
+		uint8_t fh[HASH_MAX_BYTES], th[HASH_MAX_BYTES];
+		size_t fl, tl;
+		struct fs_blob *ghost = NULL;
+		struct stat gst;
+		rc = committed < 0
+			 ? committed
+			 : hash_key(alg, from.data, from.len, fh, &fl);
+		if (!rc)
+			rc = hash_key(alg, to.data, to.len, th, &tl);
+		if (!rc)
+			capture_ghost(fs, v, &to, th, tl, &ghost, &gst);
 		struct staging_attrs a;
 		attrs_or_default(fs, from.data, from.len, &a);
-		rc = committed < 0 ? committed
-				   : stagebuf_rename(fs->stage, from.data,
-						     from.len, to.data, to.len,
-						     cur.data, cur.len, &a);
+		if (!rc)
+			rc = stagebuf_rename(fs->stage, from.data, from.len,
+					     to.data, to.len, cur.data, cur.len,
+					     &a);
 		if (!rc && !committed)
 			rc = stagebuf_unstage(fs->stage, from.data, from.len);
 		/* the kernel's inode for `from` now stands for `to` */
-		uint8_t fh[HASH_MAX_BYTES], th[HASH_MAX_BYTES];
-		size_t fl, tl;
-		if (!rc && !hash_key(alg, from.data, from.len, fh, &fl) &&
-		    !hash_key(alg, to.data, to.len, th, &tl))
-			fs_inode_rekey_key(&fs->inodes, from.data, from.len, fh,
-					   fl, to.data, to.len, th, tl);
+		if (!rc)
+			rc = fs_inode_rename(&fs->inodes, from.data, from.len,
+					     fh, fl, to.data, to.len, th, tl,
+					     ghost, &gst);
+		fs_blob_put(ghost);
 	}
 	fs_end(fs);
 	buf_free(&from);

@@ -101,7 +101,7 @@ awk -v n="${HAMTFS_TEST_KEYS:-100000}" 'BEGIN { for (i = 0; i < n; i++) {
 broot=$("$HAMT" build --store "$B" --ref main "$T/big.tsv" 2>/dev/null | tail -n 1)
 check 'mount_fs "$B" main "$T/mb"'
 check 'diff <(ls -f "$T/mb" | grep -v "^\.\.\?$" | LC_ALL=C sort) <("$HAMT" ls --store "$B" main | LC_ALL=C sort) >/dev/null'
-check '"$FSCHECK" "$B" main "$T/mb" | tail -n 1 | grep -q " 0 failed"'
+check '"$FSCHECK" "$B" main "$T/mb" --jobs 4 | tail -n 1 | grep -q " 0 failed"'
 check '"$FSCHECK" "$B" main "$T/mb" --bufsize 80 --threads 8 | tail -n 1 | grep -q " 0 failed"'
 for k in key-5 /works/OL997W 991%; do
 	n=$(printf '%s' "$k" | sed 's/%/%25/g; s#/#%2F#g')

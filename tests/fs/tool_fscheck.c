@@ -1,12 +1,15 @@
 /* fscheck - compare a mounted hamtfs directory with the map read through
  * the library, entry by entry.
  *
- *   fscheck STORE ROOT MOUNTPOINT [--bufsize N] [--threads N] [--mmap]
+ *   fscheck STORE ROOT MOUNTPOINT [--bufsize N] [--threads N] [--jobs N]
+ *           [--mmap]
  *
  * 1. lists MOUNTPOINT with raw getdents64 calls of N bytes and checks that
  *    every key's name appears exactly once and nothing else does;
  * 2. for every key: stat (size), read the whole file, compare with the
- *    rendered value, and compare user.hamtfs.key with the key;
+ *    rendered value, and compare user.hamtfs.key with the key (with
+ *    --jobs N, N threads share the keys: a busy machine then serves the
+ *    requests of one thread while another waits);
  * 3. with --threads N, N threads read random keys concurrently for the same
  *    checks; with --mmap, files are read through mmap too.
  * Prints "N passed, M failed" and exits non-zero on any mismatch. */
@@ -198,6 +201,15 @@ static void check_entry(const struct entry *e)
 	free(got);
 }
 
+static int jobs = 1;
+
+static void *full_pass(void *arg)
+{
+	for (size_t i = (size_t)(uintptr_t)arg; i < nents; i += (size_t)jobs)
+		check_entry(&ents[i]);
+	return NULL;
+}
+
 static void *reader(void *arg)
 {
 	uint64_t x = (uint64_t)(uintptr_t)arg * 0x9E3779B97F4A7C15ull + 1;
@@ -224,6 +236,8 @@ int main(int argc, char **argv)
 			bufsize = strtoul(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
 			threads = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--jobs") && i + 1 < argc)
+			jobs = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--mmap"))
 			use_mmap = 1;
 	}
@@ -246,8 +260,14 @@ int main(int argc, char **argv)
 		for (int i = 0; i < threads; i++)
 			pthread_join(t[i], NULL);
 	} else {
-		for (size_t i = 0; i < nents; i++)
-			check_entry(&ents[i]);
+		pthread_t t[64];
+		if (jobs < 1 || jobs > 64)
+			jobs = jobs < 1 ? 1 : 64;
+		for (int i = 0; i < jobs; i++)
+			pthread_create(&t[i], NULL, full_pass,
+				       (void *)(uintptr_t)i);
+		for (int i = 0; i < jobs; i++)
+			pthread_join(t[i], NULL);
 	}
 	printf("%lu passed, %lu failed\n", passed, failed);
 	for (size_t i = 0; i < nents; i++) {
