@@ -197,8 +197,16 @@ static void close_stage(struct fs *fs)
 /* Open the store and the view of ROOT; prints (or logs) why not. */
 static int open_store_and_view(struct fs *fs)
 {
-	if (store_open(&fs->store, fs->store_dir, 0)) {
-		fs_log("store %s: %s", fs->store_dir, err_msg());
+	int rc = store_open(&fs->store, fs->store_dir,
+			    fs->readonly ? STORE_RDONLY : 0);
+	if (rc == -EROFS || rc == -EACCES) {
+		fs_log("%s; a store that cannot be written can be mounted "
+		       "with -o ro",
+		       err_msg());
+		return -1;
+	}
+	if (rc) {
+		fs_log("%s", err_msg());
 		return -1;
 	}
 	if (open_view(fs)) {
@@ -220,6 +228,11 @@ int main(int argc, char *argv[])
 	int ret = 1;
 
 	if (fuse_opt_parse(&args, &conf, conf_opts, conf_proc) != 0)
+		goto out_args;
+	/* the kernel checks file modes and owners (writes, and reads when
+	 * others are let in with -o allow_other): records are the mount
+	 * owner's, 0644 (0444 with -o ro) unless chmod'ed */
+	if (fuse_opt_add_arg(&args, "-odefault_permissions") != 0)
 		goto out_args;
 	if (fuse_parse_cmdline(&args, &opts) != 0)
 		goto out_args;

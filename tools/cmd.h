@@ -37,9 +37,17 @@ int cmd_bad_usage(const char *fmt, const char *arg);
 int cmd_parse_opts(int argc, char **argv, const char **dir, const char **ref,
 		   int npos_min, int npos_max);
 
-/* Open the store (creating it if `create`) and, if `root_text` is given,
- * resolve it and open the map. Prints errors; returns 0 or 1. */
-int cmd_open(const char *dir, int create, const char *root_text,
-	     struct store **s, struct hamt **h);
+/* How cmd_open opens the store. */
+enum {
+	CMD_WRITE = 0,	     /* read-write; it must exist */
+	CMD_CREATE = 1,	     /* read-write; created if missing */
+	CMD_READ = 2,	     /* read-only (works on a read-only file system) */
+	CMD_PREFER_WRITE = 3 /* read-write, or read-only if it cannot be */
+};
+/* Open the store (`mode`: CMD_READ, CMD_WRITE, CMD_CREATE) and, if
+ * `root_text` is given, resolve it and open the map. Prints errors;
+ * returns 0 or 1. */
+int cmd_open(const char *dir, int mode, const char *root_text, struct store **s,
+	     struct hamt **h);
 
 #endif

@@ -275,7 +275,7 @@ int cmd_build(int argc, char **argv)
 		entries[i] =
 		    (struct hamt_entry){r.keys.data + r.v[i].koff, r.v[i].klen,
 					r.vals.data + r.v[i].voff, r.v[i].vlen};
-	if (cmd_open(o.store, 1, NULL, &s, NULL)) {
+	if (cmd_open(o.store, CMD_CREATE, NULL, &s, NULL)) {
 		rc = 1;
 		goto out;
 	}

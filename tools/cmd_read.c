@@ -59,13 +59,20 @@ int cmd_parse_opts(int argc, char **argv, const char **dir, const char **ref,
 	return optind;
 }
 
-int cmd_open(const char *dir, int create, const char *root_text,
-	     struct store **s, struct hamt **h)
+int cmd_open(const char *dir, int mode, const char *root_text, struct store **s,
+	     struct hamt **h)
 {
 	*s = NULL;
 	if (h)
 		*h = NULL;
-	int rc = store_open(s, dir, create ? STORE_CREATE : 0);
+	int rc = store_open(s, dir,
+			    mode == CMD_CREATE ? STORE_CREATE
+			    : mode == CMD_READ ? STORE_RDONLY
+					       : 0);
+	if ((rc == -EROFS || rc == -EACCES) && mode == CMD_PREFER_WRITE)
+		rc = store_open(s, dir, STORE_RDONLY);
+	if ((rc == -EROFS || rc == -EACCES) && mode == CMD_WRITE)
+		err_wrap(rc, "the store cannot be written");
 	if (rc)
 		return cmd_fail("cannot open store");
 	if (!root_text)
@@ -101,7 +108,7 @@ int cmd_get(int argc, char **argv)
 		return rc;
 	struct store *s;
 	struct hamt *h;
-	if (cmd_open(dir, 0, argv[i], &s, &h))
+	if (cmd_open(dir, CMD_READ, argv[i], &s, &h))
 		return 1;
 	struct buf val = {0}, out = {0};
 	const char *key = argv[i + 1];
@@ -155,7 +162,7 @@ int cmd_ls(int argc, char **argv)
 		return rc;
 	struct store *s;
 	struct hamt *h;
-	if (cmd_open(dir, 0, argv[i], &s, &h))
+	if (cmd_open(dir, CMD_READ, argv[i], &s, &h))
 		return 1;
 	struct ls_ctx l = {.alg = hamt_get_params(h)->hash_alg};
 	rc = hamt_iterate(h, ls_one, &l);
@@ -175,7 +182,7 @@ int cmd_import(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	struct store *s;
-	if (cmd_open(dir, 1, NULL, &s, NULL))
+	if (cmd_open(dir, CMD_CREATE, NULL, &s, NULL))
 		return 1;
 	struct cid *roots = NULL;
 	size_t n = 0;
@@ -199,7 +206,7 @@ int cmd_export(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	struct store *s;
-	if (cmd_open(dir, 0, NULL, &s, NULL))
+	if (cmd_open(dir, CMD_READ, NULL, &s, NULL))
 		return 1;
 	struct cid root;
 	uint64_t blocks = 0, bytes = 0;
@@ -224,7 +231,7 @@ int cmd_verify(int argc, char **argv)
 		return rc;
 	struct store *s;
 	struct hamt *h;
-	if (cmd_open(dir, 0, argv[i], &s, &h))
+	if (cmd_open(dir, CMD_READ, argv[i], &s, &h))
 		return 1;
 	struct hamt_stats st;
 	rc = hamt_verify(h, &st);

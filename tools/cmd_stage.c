@@ -95,7 +95,7 @@ int cmd_put(int argc, char **argv)
 		rc = cmd_fail(key);
 		goto out;
 	}
-	if (cmd_open(dir, 1, NULL, &s, NULL)) {
+	if (cmd_open(dir, CMD_CREATE, NULL, &s, NULL)) {
 		rc = 1;
 		goto out;
 	}
@@ -137,8 +137,8 @@ int cmd_rm(int argc, char **argv)
 	enum staging_kind kind;
 	struct stagebuf *b = NULL;
 	int rc, committed = 0;
-	if (cmd_open(dir, 0, NULL, &s, NULL) || open_ref(s, ref, &root, &h) ||
-	    open_area(s, ref, &b)) {
+	if (cmd_open(dir, CMD_WRITE, NULL, &s, NULL) ||
+	    open_ref(s, ref, &root, &h) || open_area(s, ref, &b)) {
 		rc = 1;
 		goto out;
 	}
@@ -211,7 +211,8 @@ int cmd_status(int argc, char **argv)
 	struct status_ctx c = {.alg = MH_SHA2_256};
 	struct stagebuf *b = NULL;
 	int rc;
-	if (cmd_open(dir, 0, NULL, &s, NULL) || open_ref(s, ref, &root, &h)) {
+	if (cmd_open(dir, CMD_PREFER_WRITE, NULL, &s, NULL) ||
+	    open_ref(s, ref, &root, &h)) {
 		rc = 1;
 		goto out;
 	}
@@ -259,7 +260,7 @@ int cmd_commit(int argc, char **argv)
 	char txt[CID_MAX_TEXT];
 	struct stagebuf *b = NULL;
 	int rc;
-	if (cmd_open(dir, 0, NULL, &s, NULL))
+	if (cmd_open(dir, CMD_WRITE, NULL, &s, NULL))
 		return 1;
 	if (open_area(s, ref, &b)) {
 		store_close(s);
@@ -313,7 +314,7 @@ int cmd_log(int argc, char **argv)
 	struct store *s = NULL;
 	unsigned long n = 0;
 	struct cid root;
-	if (cmd_open(dir, 0, NULL, &s, NULL))
+	if (cmd_open(dir, CMD_READ, NULL, &s, NULL))
 		return 1;
 	int rc = store_ref_log(s, argv[i], log_one, &n);
 	if (!rc && n == 0 && store_ref_get(s, argv[i], &root) == -ENOENT)
