@@ -525,9 +525,23 @@ static size_t backends_snapshot(struct store *s, struct store_backend **be)
 
 /* ---------------------------------------------------------------- blocks */
 
+/* -EIO naming `c` for a block over the limit: none is ever written or
+ * imported, so one found in a backend was put there behind our back, and
+ * reading it could take any amount of memory. */
+static int too_big(const struct cid *c, size_t len, const char *from)
+{
+	char txt[CID_MAX_TEXT];
+	return err_set(-EIO,
+		       "block %s: %zu bytes, over the %u-byte block limit "
+		       "(from %s backend)",
+		       cid_format(c, txt), len, STORE_MAX_BLOCK, from);
+}
+
 static int verify(const struct cid *c, uint8_t *data, size_t len,
 		  const char *from)
 {
+	if (len > STORE_MAX_BLOCK)
+		return too_big(c, len, from);
 	int rc = cid_verify_block(c, data, len);
 	if (rc == 0)
 		return 0;
@@ -562,7 +576,9 @@ int store_get(struct store *s, const struct cid *c, uint8_t **data, size_t *len)
 	if ((rc = rtxn_get(s, &txn)) < 0)
 		return rc;
 	rc = mdb_get(txn, s->blocks, &k, &v);
-	if (rc == 0) {
+	if (rc == 0 && v.mv_size > STORE_MAX_BLOCK) {
+		rc = too_big(c, v.mv_size, "lmdb");
+	} else if (rc == 0) {
 		uint8_t *p = malloc(v.mv_size ? v.mv_size : 1);
 		if (p) {
 			memcpy(p, v.mv_data, v.mv_size);

@@ -78,8 +78,9 @@ static int read_all(const char *path, const uint8_t *file, size_t size,
 		FUZZ_CHECK(cid_verify_block(&c, data, len) == 0);
 		if (n == cap) {
 			cap = cap ? 2 * cap : 16;
-			v = realloc(v, cap * sizeof(*v));
-			FUZZ_CHECK(v != NULL);
+			struct blk *nv = realloc(v, cap * sizeof(*v));
+			FUZZ_CHECK(nv != NULL);
+			v = nv;
 		}
 		v[n++] = (struct blk){c, off, len};
 	}
