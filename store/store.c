@@ -43,6 +43,7 @@
 #else
 #define STORE_MAP_SIZE ((size_t)1 << 30) /* 1 GiB on 32-bit */
 #endif
+#define STORE_MAP_MIN ((size_t)1 << 28) /* smallest map tried */
 
 /* Reset read txns ready for mdb_txn_renew; a thread uses the shard chosen
  * by its thread number, so threads rarely contend for the same lock. */
@@ -444,16 +445,27 @@ int store_open(struct store **out, const char *dir, unsigned flags)
 	pthread_cond_init(&s->wcond, NULL);
 	for (size_t i = 0; i < RPOOL_SHARDS; i++)
 		pthread_mutex_init(&s->rpool[i].lock, NULL);
-	if ((rc = mdb_env_create(&s->env)) != 0) {
-		rc = lmdb_err(rc, "store: create env");
-		goto fail;
+	/* Where the address space is limited (ulimit -v, valgrind) the 1 TiB
+	 * map cannot be reserved and mmap fails with ENOMEM or EINVAL: try
+	 * smaller maps, down to STORE_MAP_MIN (LMDB grows a map to the size
+	 * of the data file anyway, and a map smaller than another process's
+	 * only matters once the data outgrows it). */
+	for (size_t map = STORE_MAP_SIZE;; map /= 4) {
+		if ((rc = mdb_env_create(&s->env)) != 0) {
+			rc = lmdb_err(rc, "store: create env");
+			goto fail;
+		}
+		mdb_env_set_maxdbs(s->env, 8);
+		mdb_env_set_maxreaders(s->env, 1024);
+		mdb_env_set_mapsize(s->env, map);
+		rc = mdb_env_open(
+		    s->env, dir,
+		    MDB_NOTLS | (flags & STORE_RDONLY ? MDB_RDONLY : 0), 0644);
+		if ((rc != ENOMEM && rc != EINVAL) || map / 4 < STORE_MAP_MIN)
+			break;
+		mdb_env_close(s->env);
+		s->env = NULL;
 	}
-	mdb_env_set_maxdbs(s->env, 8);
-	mdb_env_set_maxreaders(s->env, 1024);
-	mdb_env_set_mapsize(s->env, STORE_MAP_SIZE);
-	rc = mdb_env_open(s->env, dir,
-			  MDB_NOTLS | (flags & STORE_RDONLY ? MDB_RDONLY : 0),
-			  0644);
 	if (rc) {
 		rc = lmdb_err(rc, "store: open");
 		err_wrap(rc, "store %s", dir);
