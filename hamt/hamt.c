@@ -48,12 +48,75 @@ int hamt_load_node(struct store *s, const struct cid *c, int is_root,
 		    -EINVAL, "HAMT node %s: codec 0x%llx is not dag-cbor",
 		    cid_format(c, txt), (unsigned long long)c->codec);
 	int rc = store_get(s, c, &data, &len);
+	if (rc == -ENOENT && !is_root)
+		return err_set(-EIO,
+			       "HAMT node %s: block missing from the store",
+			       cid_format(c, txt));
 	if (rc)
 		return rc;
 	rc = hamt_node_decode(data, len, is_root, out);
 	free(data);
 	if (rc)
 		return err_wrap(rc, "block %s", cid_format(c, txt));
+	return 0;
+}
+
+int hamt_check_depth(const struct hamt *h, const struct cid *c, unsigned depth)
+{
+	char txt[CID_MAX_TEXT];
+	if (depth <= hamt_depth_limit(h->hash_len, h->params.bit_width))
+		return 0;
+	return err_set(-EIO,
+		       "HAMT node %s: at depth %u, deeper than a %zu-byte "
+		       "hash allows with bitWidth %u (at most %u)",
+		       cid_format(c, txt), depth, h->hash_len,
+		       h->params.bit_width,
+		       hamt_depth_limit(h->hash_len, h->params.bit_width));
+}
+
+int hamt_check_key(const struct hamt *h, const struct cid *node_cid,
+		   const uint32_t *path, unsigned depth, const uint8_t *hash,
+		   size_t hlen)
+{
+	char txt[CID_MAX_TEXT];
+	for (unsigned d = 0; d <= depth; d++) {
+		long idx = hamt_hash_index(hash, hlen, d, h->params.bit_width);
+		if (idx != (long)path[d])
+			return err_set(-EIO,
+				       "HAMT node %s: key at index %u does not "
+				       "hash to its position (level %u)",
+				       cid_format(node_cid, txt), path[depth],
+				       d);
+	}
+	return 0;
+}
+
+int hamt_check_bucket(const struct hamt *h, const struct cid *node_cid,
+		      const uint32_t *path, unsigned depth,
+		      const struct hamt_elem *e, const uint8_t *skip,
+		      size_t skip_len)
+{
+	char txt[CID_MAX_TEXT];
+	if (e->nkv > h->params.bucket_size)
+		return err_set(-EIO,
+			       "HAMT node %s: bucket at index %u has %u "
+			       "entries, bucketSize is %u",
+			       cid_format(node_cid, txt), e->slot, e->nkv,
+			       h->params.bucket_size);
+	for (uint32_t j = 0; j < e->nkv; j++) {
+		const struct hamt_kv *kv = &e->kvs[j];
+		uint8_t hash[HASH_MAX_BYTES];
+		size_t hl;
+		if (skip &&
+		    hamt_key_cmp(kv->key, kv->klen, skip, skip_len) == 0)
+			continue;
+		int rc =
+		    hash_key(h->params.hash_alg, kv->key, kv->klen, hash, &hl);
+		if (!rc)
+			rc = hamt_check_key(h, node_cid, path, depth, hash, hl);
+		if (rc)
+			return rc;
+	}
 	return 0;
 }
 
@@ -115,27 +178,27 @@ const struct cid *hamt_root(const struct hamt *h)
 }
 
 /* Walk from the root along `hash` (hlen bytes; may be a prefix of the full
- * hash) to the bucket it selects. On 0, `*node` holds a reference and
- * `*elem` is the bucket. -ENOENT if there is no such bucket or the prefix runs
- * out before a bucket is reached. */
+ * hash) to the bucket it selects, checking every node on the way (depth,
+ * bitWidth) and the bucket (size, every key's position; `key`, when not
+ * NULL, is the key `hash` belongs to, which need not be hashed again). On 0,
+ * `*node` holds a reference and `*elem` is the bucket. -ENOENT if there is
+ * no such bucket or the prefix runs out before a bucket is reached; -EIO
+ * (message naming the node) for a broken tree. */
 static int walk(struct hamt *h, const uint8_t *hash, size_t hlen,
-		struct hamt_node **node_out, const struct hamt_elem **elem)
+		const uint8_t *key, size_t klen, struct hamt_node **node_out,
+		const struct hamt_elem **elem)
 {
 	int rc;
+	uint32_t path[HAMT_MAX_LEVELS];
+	struct cid node_cid = h->root;
 	struct hamt_node *node = hamt_node_ref(h->root_node);
 	for (unsigned depth = 0;; depth++) {
-		if (depth > h->hash_len * 8 / node->bit_width) {
-			rc = err_set(-EIO,
-				     "HAMT: tree deeper than the hash allows "
-				     "(depth %u)",
-				     depth);
-			break;
-		}
 		long idx = hamt_hash_index(hash, hlen, depth, node->bit_width);
 		if (idx < 0) {
 			rc = -ENOENT;
 			break;
 		}
+		path[depth] = (uint32_t)idx;
 		long at = hamt_node_find(node, (uint32_t)idx);
 		if (at < 0) {
 			rc = -ENOENT;
@@ -143,22 +206,32 @@ static int walk(struct hamt *h, const uint8_t *hash, size_t hlen,
 		}
 		const struct hamt_elem *e = &node->elems[at];
 		if (!e->is_link) {
+			rc = hamt_check_bucket(h, &node_cid, path, depth, e,
+					       key, klen);
+			if (rc)
+				break;
 			*node_out = node;
 			*elem = e;
 			return 0;
 		}
+		rc = hamt_check_depth(h, &e->link, depth + 1);
+		if (rc)
+			break;
 		struct hamt_node *child = NULL;
 		rc = hamt_node_get(h, &e->link, &child);
 		if (rc)
 			break;
 		if (child->bit_width != node->bit_width) {
-			hamt_node_unref(child);
+			char txt[CID_MAX_TEXT];
 			rc = err_set(-EIO,
-				     "HAMT: child node has bitWidth %u, parent "
-				     "%u",
+				     "HAMT node %s: bitWidth %u, its parent "
+				     "has %u",
+				     cid_format(&e->link, txt),
 				     child->bit_width, node->bit_width);
+			hamt_node_unref(child);
 			break;
 		}
+		node_cid = e->link;
 		hamt_node_unref(node);
 		node = child;
 	}
@@ -174,7 +247,7 @@ int hamt_get(struct hamt *h, const uint8_t *key, size_t klen, struct buf *val)
 	const struct hamt_elem *e;
 	int rc = hash_key(h->params.hash_alg, key, klen, hash, &hlen);
 	if (!rc)
-		rc = walk(h, hash, hlen, &node, &e);
+		rc = walk(h, hash, hlen, key, klen, &node, &e);
 	if (rc)
 		return rc == -ENOENT ? err_set(-ENOENT, "not found") : rc;
 	rc = err_set(-ENOENT, "not found");
@@ -196,7 +269,7 @@ int hamt_get_by_hash(struct hamt *h, const uint8_t *hash, size_t hlen,
 {
 	struct hamt_node *node;
 	const struct hamt_elem *e;
-	int rc = walk(h, hash, hlen, &node, &e);
+	int rc = walk(h, hash, hlen, NULL, 0, &node, &e);
 	if (rc)
 		return rc == -ENOENT ? err_set(-ENOENT, "not found") : rc;
 	rc = err_set(-ENOENT, "not found");

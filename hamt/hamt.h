@@ -97,7 +97,10 @@ const struct cid *hamt_root(const struct hamt *h);
 
 /* Look up `key`: walks at most depth blocks. On success appends the value's
  * DAG-CBOR encoding to `val` and returns 0; -ENOENT if absent; -EIO / -EINVAL
- * for a corrupt tree (message names the block). Thread-safe. */
+ * / -ENOTSUP for a corrupt tree (message names the block): a missing or
+ * mismatched node, a link deeper than the hash allows, and a bucket on the
+ * key's path that is over bucketSize or holds a key that does not hash
+ * there. Thread-safe. */
 int hamt_get(struct hamt *h, const uint8_t *key, size_t klen, struct buf *val);
 
 /* Find an entry by a prefix of its key's hash (as a shortened file name
@@ -122,9 +125,14 @@ int hamt_iterate(struct hamt *h, hamt_entry_cb cb, void *payload);
 struct hamt_cursor;
 int hamt_cursor_new(struct hamt *h, struct hamt_cursor **out);
 /* Next entry: 1 with key/value (valid until the next call or free), 0 at
- * the end, negative errno for a corrupt or missing block. */
+ * the end, negative errno for a corrupt or missing block (-EIO naming the
+ * node for a link deeper than the hash allows, a bucket over bucketSize or
+ * a key that does not hash to where it sits). */
 int hamt_cursor_next(struct hamt_cursor *c, const uint8_t **key, size_t *klen,
 		     const uint8_t **val, size_t *vlen);
+/* The key hash of the entry last returned (`*len` bytes; valid until the
+ * next call or free), so callers that name keys need not hash them again. */
+const uint8_t *hamt_cursor_hash(const struct hamt_cursor *c, size_t *len);
 /* Entries returned so far. */
 uint64_t hamt_cursor_pos(const struct hamt_cursor *c);
 void hamt_cursor_free(struct hamt_cursor *c);

@@ -88,12 +88,24 @@ static int merge_node(struct merge_ctx *m, struct hamt_node *node,
 		      struct mres *res);
 
 /* Merge the changes for one slot whose current element is `e` (NULL if the
- * slot is empty) into `r`. */
-static int merge_slot(struct merge_ctx *m, const struct hamt_elem *e,
-		      unsigned depth, const struct hamt_item *chg, size_t nchg,
-		      struct mres *r)
+ * slot is empty) of the node `node_cid` into `r`. */
+static int merge_slot(struct merge_ctx *m, const struct cid *node_cid,
+		      const struct hamt_elem *e, unsigned depth,
+		      const struct hamt_item *chg, size_t nchg, struct mres *r)
 {
 	int rc;
+	if (e && !e->is_link) {
+		/* a bucket of a broken tree must not be carried into the new
+		 * one: the changes share its path, so check it against it */
+		uint32_t path[HAMT_MAX_LEVELS];
+		for (unsigned d = 0; d <= depth; d++)
+			path[d] = (uint32_t)hamt_hash_index(
+			    chg[0].hash, m->w.hash_len, d,
+			    m->w.params.bit_width);
+		rc = hamt_check_bucket(m->h, node_cid, path, depth, e, NULL, 0);
+		if (rc)
+			return rc;
+	}
 	if (e && e->is_link) {
 		struct hamt_node *child = NULL;
 		rc = hamt_node_get(m->h, &e->link, &child);
@@ -104,11 +116,14 @@ static int merge_slot(struct merge_ctx *m, const struct hamt_elem *e,
 			hamt_node_unref(child);
 			return rc;
 		}
-		if (child->bit_width != m->w.params.bit_width)
+		if (child->bit_width != m->w.params.bit_width) {
+			char txt[CID_MAX_TEXT];
 			return err_set(-EIO,
-				       "HAMT merge: child node has bitWidth "
-				       "%u, root %u",
+				       "HAMT merge: node %s has bitWidth %u, "
+				       "the root %u",
+				       cid_format(&e->link, txt),
 				       child->bit_width, m->w.params.bit_width);
+		}
 		return merge_node(m, child, &e->link, depth + 1, chg, nchg, r);
 	}
 	struct hamt_item *it = NULL;
@@ -157,11 +172,8 @@ static int merge_node(struct merge_ctx *m, struct hamt_node *node,
 		return err_set(-ENOMEM, "HAMT merge: out of memory");
 	}
 	hamt_enc_init(enc, bw);
-	if (depth > m->h->hash_len * 8 / bw) {
-		rc = err_set(-EIO, "HAMT merge: tree deeper than the hash "
-				   "allows");
+	if ((rc = hamt_check_depth(m->h, node_cid, depth)) != 0)
 		goto out;
-	}
 	size_t ei = 0, ci = 0;
 	while (!rc && (ei < node->nelem || ci < nchg)) {
 		long cslot = -1;
@@ -201,7 +213,8 @@ static int merge_node(struct merge_ctx *m, struct hamt_node *node,
 			}
 		} else {
 			slot = (uint32_t)cslot;
-			rc = merge_slot(m, e, depth, chg + ci, cend - ci, &r);
+			rc = merge_slot(m, node_cid, e, depth, chg + ci,
+					cend - ci, &r);
 			ci = cend;
 			if (e)
 				ei++;

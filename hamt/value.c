@@ -57,11 +57,23 @@ int hamt_value_render(struct store *s, const uint8_t *val, size_t vlen,
 		uint8_t *data = NULL;
 		size_t len = 0;
 		rc = store_get(s, &c, &data, &len);
+		if (rc == -ENOENT) {
+			/* the map links it: a broken map, not an absent key */
+			char txt[CID_MAX_TEXT];
+			return err_set(-EIO,
+				       "value block %s: missing from the store",
+				       cid_format(&c, txt));
+		}
 		if (rc)
 			return rc;
-		if (c.codec == CODEC_DAG_CBOR)
+		if (c.codec == CODEC_DAG_CBOR) {
 			rc = dagjson_from_dagcbor(data, len, out);
-		else
+			if (rc) {
+				char txt[CID_MAX_TEXT];
+				err_wrap(rc, "value block %s",
+					 cid_format(&c, txt));
+			}
+		} else
 			rc = buf_append(out, data, len);
 		free(data);
 		return rc;

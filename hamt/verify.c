@@ -4,17 +4,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hamt/dagcbor.h"
 #include "hamt/err.h"
 #include "hamt/hamt_int.h"
 
 struct verify_ctx {
 	struct hamt *h;
 	struct hamt_stats *st;
-	uint32_t path[HASH_MAX_BYTES * 8 / HAMT_MIN_BIT_WIDTH + 2];
+	uint32_t path[HAMT_MAX_LEVELS];
 };
 
-static int verify_value(struct verify_ctx *v, const struct hamt_kv *kv)
+static int verify_value(struct verify_ctx *v, const struct cid *node_cid,
+			const struct hamt_kv *kv, uint32_t slot)
 {
+	char txt[CID_MAX_TEXT], vtxt[CID_MAX_TEXT];
 	struct cid c;
 	int rc = hamt_value_link(kv->val, kv->vlen, &c);
 	if (rc <= 0)
@@ -22,8 +25,21 @@ static int verify_value(struct verify_ctx *v, const struct hamt_kv *kv)
 	uint8_t *data = NULL;
 	size_t len = 0;
 	rc = store_get(v->h->store, &c, &data, &len);
-	if (rc)
-		return err_wrap(rc, "value of a key");
+	if (rc == -ENOENT)
+		return err_set(-EIO,
+			       "node %s: the value of a key at index %u links "
+			       "to %s, missing from the store",
+			       cid_format(node_cid, txt), slot,
+			       cid_format(&c, vtxt));
+	/* a DAG-CBOR value is read as DAG-JSON: it must decode */
+	if (!rc && c.codec == CODEC_DAG_CBOR &&
+	    (rc = dagcbor_validate(data, len)) != 0)
+		err_wrap(rc, "value block %s", cid_format(&c, vtxt));
+	if (rc) {
+		free(data);
+		return err_wrap(rc, "node %s: the value of a key at index %u",
+				cid_format(node_cid, txt), slot);
+	}
 	free(data);
 	v->st->value_blocks++;
 	v->st->value_bytes += len;
@@ -45,13 +61,12 @@ static int verify_node(struct verify_ctx *v, const struct cid *c,
 		return err_set(
 		    -EINVAL, "node %s: link codec 0x%llx is not dag-cbor",
 		    cid_format(c, txt), (unsigned long long)c->codec);
-	if (depth > h->hash_len * 8 / h->params.bit_width)
-		return err_set(-EINVAL,
-			       "node %s: at depth %u, deeper than a %zu-byte "
-			       "hash allows with bitWidth %u",
-			       cid_format(c, txt), depth, h->hash_len,
-			       h->params.bit_width);
+	if ((rc = hamt_check_depth(h, c, depth)) != 0)
+		return rc;
 	rc = store_get(h->store, c, &data, &len);
+	if (rc == -ENOENT && depth > 0)
+		return err_set(-EIO, "node %s: block missing from the store",
+			       cid_format(c, txt));
 	if (rc)
 		return rc;
 	rc = hamt_node_decode(data, len, depth == 0, &node);
@@ -80,39 +95,13 @@ static int verify_node(struct verify_ctx *v, const struct cid *c,
 			links++;
 			continue;
 		}
-		if (e->nkv > h->params.bucket_size) {
-			rc = err_set(-EINVAL,
-				     "node %s: bucket at index %u has %u "
-				     "entries, bucketSize is %u",
-				     cid_format(c, txt), e->slot, e->nkv,
-				     h->params.bucket_size);
+		rc = hamt_check_bucket(h, c, v->path, depth, e, NULL, 0);
+		if (rc)
 			goto out;
-		}
 		for (uint32_t j = 0; j < e->nkv; j++) {
-			uint8_t hash[HASH_MAX_BYTES];
-			size_t hl;
-			rc = hash_key(h->params.hash_alg, e->kvs[j].key,
-				      e->kvs[j].klen, hash, &hl);
+			rc = verify_value(v, c, &e->kvs[j], e->slot);
 			if (rc)
 				goto out;
-			for (unsigned d = 0; d <= depth; d++) {
-				long idx = hamt_hash_index(hash, hl, d,
-							   node->bit_width);
-				if (idx != (long)v->path[d]) {
-					rc = err_set(-EINVAL,
-						     "node %s: key at index %u "
-						     "does not hash to its "
-						     "position (level %u)",
-						     cid_format(c, txt),
-						     e->slot, d);
-					goto out;
-				}
-			}
-			rc = verify_value(v, &e->kvs[j]);
-			if (rc) {
-				err_wrap(rc, "node %s", cid_format(c, txt));
-				goto out;
-			}
 		}
 		total += e->nkv;
 	}

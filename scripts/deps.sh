@@ -7,7 +7,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 pkgs=(build-essential cmake pkg-config libcbor-dev libssl-dev liblmdb-dev
 	lmdb-utils libjansson-dev zlib1g-dev libfuse3-dev fuse3 attr rsync jq
-	valgrind cppcheck clang-format)
+	valgrind cppcheck clang-format
+	clang libclang-rt-14-dev) # libFuzzer: tests/fuzz/run.sh
 missing=()
 # Node.js for the interop tests: Debian's, unless the machine has its own
 command -v node >/dev/null 2>&1 || missing+=(nodejs)

@@ -43,6 +43,7 @@
 #else
 #define STORE_MAP_SIZE ((size_t)1 << 30) /* 1 GiB on 32-bit */
 #endif
+#define STORE_MAP_MIN ((size_t)1 << 28) /* smallest map tried */
 
 /* Reset read txns ready for mdb_txn_renew; a thread uses the shard chosen
  * by its thread number, so threads rarely contend for the same lock. */
@@ -453,16 +454,27 @@ int store_open(struct store **out, const char *dir, unsigned flags)
 		rc = err_set(-ENOMEM, "out of memory");
 		goto fail;
 	}
-	if ((rc = mdb_env_create(&s->env)) != 0) {
-		rc = lmdb_err(rc, "store: create env");
-		goto fail;
+	/* Where the address space is limited (ulimit -v, valgrind) the 1 TiB
+	 * map cannot be reserved and mmap fails with ENOMEM or EINVAL: try
+	 * smaller maps, down to STORE_MAP_MIN (LMDB grows a map to the size
+	 * of the data file anyway, and a map smaller than another process's
+	 * only matters once the data outgrows it). */
+	for (size_t map = STORE_MAP_SIZE;; map /= 4) {
+		if ((rc = mdb_env_create(&s->env)) != 0) {
+			rc = lmdb_err(rc, "store: create env");
+			goto fail;
+		}
+		mdb_env_set_maxdbs(s->env, 8);
+		mdb_env_set_maxreaders(s->env, 1024);
+		mdb_env_set_mapsize(s->env, map);
+		rc = mdb_env_open(
+		    s->env, dir,
+		    MDB_NOTLS | (flags & STORE_RDONLY ? MDB_RDONLY : 0), 0644);
+		if ((rc != ENOMEM && rc != EINVAL) || map / 4 < STORE_MAP_MIN)
+			break;
+		mdb_env_close(s->env);
+		s->env = NULL;
 	}
-	mdb_env_set_maxdbs(s->env, 8);
-	mdb_env_set_maxreaders(s->env, 1024);
-	mdb_env_set_mapsize(s->env, STORE_MAP_SIZE);
-	rc = mdb_env_open(s->env, dir,
-			  MDB_NOTLS | (flags & STORE_RDONLY ? MDB_RDONLY : 0),
-			  0644);
 	if (rc) {
 		rc = lmdb_err(rc, "store: open");
 		err_wrap(rc, "store %s", dir);
@@ -545,9 +557,23 @@ static size_t backends_snapshot(struct store *s, struct store_backend **be)
 
 /* ---------------------------------------------------------------- blocks */
 
+/* -EIO naming `c` for a block over the limit: none is ever written or
+ * imported, so one found in a backend was put there behind our back, and
+ * reading it could take any amount of memory. */
+static int too_big(const struct cid *c, size_t len, const char *from)
+{
+	char txt[CID_MAX_TEXT];
+	return err_set(-EIO,
+		       "block %s: %zu bytes, over the %u-byte block limit "
+		       "(from %s backend)",
+		       cid_format(c, txt), len, STORE_MAX_BLOCK, from);
+}
+
 static int verify(const struct cid *c, uint8_t *data, size_t len,
 		  const char *from)
 {
+	if (len > STORE_MAX_BLOCK)
+		return too_big(c, len, from);
 	int rc = cid_verify_block(c, data, len);
 	if (rc == 0)
 		return 0;
@@ -582,7 +608,9 @@ int store_get(struct store *s, const struct cid *c, uint8_t **data, size_t *len)
 	if ((rc = rtxn_get(s, &txn)) < 0)
 		return rc;
 	rc = mdb_get(txn, s->blocks, &k, &v);
-	if (rc == 0) {
+	if (rc == 0 && v.mv_size > STORE_MAX_BLOCK) {
+		rc = too_big(c, v.mv_size, "lmdb");
+	} else if (rc == 0) {
 		uint8_t *p = malloc(v.mv_size ? v.mv_size : 1);
 		if (p) {
 			memcpy(p, v.mv_data, v.mv_size);

@@ -131,29 +131,6 @@ int cmd_get(int argc, char **argv)
 	return rc;
 }
 
-struct ls_ctx {
-	uint64_t alg;
-	unsigned long long n;
-};
-
-static int ls_one(void *payload, const uint8_t *key, size_t klen,
-		  const uint8_t *val, size_t vlen)
-{
-	struct ls_ctx *l = payload;
-	char name[NAME_MAX_BYTES + 1];
-	(void)val;
-	(void)vlen;
-	int len = name_of_key(l->alg, key, klen, name);
-	if (len < 0)
-		return len;
-	size_t n = (size_t)len;
-	name[n] = '\n';
-	if (fwrite(name, 1, n + 1, stdout) != n + 1)
-		return err_set(-EIO, "writing stdout: %s", strerror(errno));
-	l->n++;
-	return 0;
-}
-
 int cmd_ls(int argc, char **argv)
 {
 	const char *dir = NULL;
@@ -164,8 +141,24 @@ int cmd_ls(int argc, char **argv)
 	struct hamt *h;
 	if (cmd_open(dir, CMD_READ, argv[i], &s, &h))
 		return 1;
-	struct ls_ctx l = {.alg = hamt_get_params(h)->hash_alg};
-	rc = hamt_iterate(h, ls_one, &l);
+	struct hamt_cursor *cur = NULL;
+	const uint8_t *key, *val;
+	size_t klen, vlen;
+	rc = hamt_cursor_new(h, &cur);
+	/* the cursor hashes every key (to check where it sits): name it with
+	 * that hash instead of hashing it again */
+	while (!rc &&
+	       (rc = hamt_cursor_next(cur, &key, &klen, &val, &vlen)) == 1) {
+		char name[NAME_MAX_BYTES + 1];
+		size_t hl;
+		const uint8_t *hash = hamt_cursor_hash(cur, &hl);
+		size_t n = name_from_key(key, klen, hash, hl, name);
+		name[n] = '\n';
+		rc = fwrite(name, 1, n + 1, stdout) == n + 1
+			 ? 0
+			 : err_set(-EIO, "writing stdout: %s", strerror(errno));
+	}
+	hamt_cursor_free(cur);
 	if (!rc && fflush(stdout))
 		rc = err_set(-EIO, "writing stdout: %s", strerror(errno));
 	if (rc)

@@ -5,7 +5,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -196,6 +198,9 @@ static void test_corrupt(void)
 	uint8_t key[CID_MAX_BYTES];
 	CHECK(mdb_env_create(&env) == 0);
 	mdb_env_set_maxdbs(env, 8);
+	/* a small map: LMDB would adopt the store's 1 TiB, which cannot be
+	 * mapped where address space is limited (valgrind) */
+	mdb_env_set_mapsize(env, (size_t)1 << 28);
 	CHECK(mdb_env_open(env, dir, 0, 0644) == 0);
 	CHECK(mdb_txn_begin(env, NULL, 0, &txn) == 0);
 	CHECK(mdb_dbi_open(txn, "blocks", 0, &dbi) == 0);
@@ -527,8 +532,54 @@ static void test_threads(void)
 	store_close(s);
 }
 
+/* A store opens where the address space is limited (ulimit -v, valgrind):
+ * the 1 TiB map cannot be reserved there, a smaller one is used. */
+static void test_limited_address_space(void)
+{
+	const char *dir = test_tmpdir("limited-vm");
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		long pages = 0;
+		FILE *f = fopen("/proc/self/statm", "r");
+		if (!f || fscanf(f, "%ld", &pages) != 1)
+			_exit(3);
+		fclose(f);
+		/* what the process has mapped now, plus 4 GiB */
+		struct rlimit rl;
+		rl.rlim_cur = rl.rlim_max =
+		    (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) +
+		    ((rlim_t)4 << 30);
+		if (setrlimit(RLIMIT_AS, &rl) != 0)
+			_exit(3);
+		struct store *s;
+		struct cid c;
+		size_t len, glen;
+		uint8_t *p = make_block(7, &len, &c), *g = NULL;
+		int rc = store_open(&s, dir, STORE_CREATE);
+		if (!rc)
+			rc = store_put(s, &c, p, len);
+		if (!rc)
+			rc = store_get(s, &c, &g, &glen);
+		if (rc)
+			fprintf(stderr, "limited address space: %s\n",
+				err_msg());
+		else if (glen != len || memcmp(g, p, len) != 0)
+			rc = -EIO;
+		free(g);
+		free(p);
+		if (!rc)
+			store_close(s);
+		_exit(rc ? 1 : 0);
+	}
+	int st = 0;
+	CHECK(pid > 0 && waitpid(pid, &st, 0) == pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 int main(void)
 {
+	test_limited_address_space();
 	test_open_errors();
 	test_roundtrip();
 	test_big_block();
