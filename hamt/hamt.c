@@ -135,6 +135,11 @@ void hamt_set_cache(struct hamt *h, struct hamt_cache *cache)
 	h->cache = cache;
 }
 
+void hamt_set_threads(struct hamt *h, unsigned n)
+{
+	h->threads = n;
+}
+
 int hamt_open(struct hamt **out, struct store *s, const struct cid *root)
 {
 	struct hamt *h = calloc(1, sizeof(*h));

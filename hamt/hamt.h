@@ -92,6 +92,8 @@ struct hamt_cache;
 /* Look up child nodes through `cache` (see hamt/cache.h; shared, not owned,
  * must outlive the map). NULL turns caching off. */
 void hamt_set_cache(struct hamt *h, struct hamt_cache *cache);
+/* Threads a merge may use (0, the default: one per core). */
+void hamt_set_threads(struct hamt *h, unsigned n);
 const struct hamt_params *hamt_get_params(const struct hamt *h);
 const struct cid *hamt_root(const struct hamt *h);
 

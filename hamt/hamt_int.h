@@ -13,6 +13,7 @@ struct hamt {
 	struct hamt_params params;
 	size_t hash_len;
 	struct hamt_cache *cache; /* may be NULL; not owned */
+	unsigned threads;	  /* for merges; 0: every core */
 };
 
 /* Most levels any tree can have (bitWidth 3 over a 32-byte hash). */

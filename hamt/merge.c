@@ -2,8 +2,11 @@
  * writing only the nodes on changed paths. A child that no change reaches
  * keeps its CID and is never read. */
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hamt/err.h"
 #include "hamt/hamt_int.h"
@@ -154,6 +157,160 @@ static int merge_slot(struct merge_ctx *m, const struct cid *node_cid,
 	return rc;
 }
 
+/* --- the root's slots on several threads ---------------------------------
+ * Each changed slot of the root is an independent sub-tree: with enough
+ * changes, threads merge them in parallel (each with its own writer and
+ * kept nodes; the sink is shared under a lock), and the root is then
+ * assembled from their results in slot order, as when done in one thread.
+ */
+
+#define MERGE_PAR_MIN 256 /* changes below which one thread does it all */
+#define MERGE_MAX_THREADS 16
+
+struct slot_job {
+	uint32_t slot;
+	const struct hamt_elem *e; /* the root's element there, or NULL */
+	size_t ci, cend;	   /* its changes */
+	struct mres r;
+	int rc;
+	char msg[512];
+};
+
+struct par_ctx {
+	struct merge_ctx *m;
+	const struct cid *node_cid;
+	const struct hamt_item *chg;
+	struct slot_job *jobs;
+	size_t njobs, next;   /* next: atomic */
+	int failed;	      /* atomic: stop taking jobs */
+	int keep_failed;      /* under lock: out of memory keeping nodes */
+	pthread_mutex_t lock; /* guards the shared sink and the totals */
+	struct hamt_sink sink;
+};
+
+static int locked_put(void *payload, const struct cid *c, const uint8_t *data,
+		      size_t len)
+{
+	struct par_ctx *p = payload;
+	pthread_mutex_lock(&p->lock);
+	int rc = p->m->w.sink->put(p->m->w.sink->payload, c, data, len);
+	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
+static void *par_worker(void *arg)
+{
+	struct par_ctx *p = arg;
+	struct merge_ctx wm = {.h = p->m->h};
+	wm.w.params = p->m->w.params;
+	wm.w.hash_len = p->m->w.hash_len;
+	wm.w.sink = &p->sink;
+	for (;;) {
+		if (__atomic_load_n(&p->failed, __ATOMIC_RELAXED))
+			break;
+		size_t j = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
+		if (j >= p->njobs)
+			break;
+		struct slot_job *job = &p->jobs[j];
+		job->rc =
+		    merge_slot(&wm, p->node_cid, job->e, 0, p->chg + job->ci,
+			       job->cend - job->ci, &job->r);
+		if (job->rc) {
+			snprintf(job->msg, sizeof(job->msg), "%s", err_msg());
+			__atomic_store_n(&p->failed, 1, __ATOMIC_RELAXED);
+		}
+	}
+	pthread_mutex_lock(&p->lock);
+	struct merge_ctx *m = p->m;
+	m->w.written += wm.w.written;
+	m->w.bytes += wm.w.bytes;
+	if (wm.w.max_depth > m->w.max_depth)
+		m->w.max_depth = wm.w.max_depth;
+	/* the results point into these nodes: hand them to the caller (if
+	 * that fails, the merge fails and no result is used) */
+	for (size_t i = 0; i < wm.nkeep; i++) {
+		if (keep_node(m, wm.keep[i]) != 0) {
+			hamt_node_unref(wm.keep[i]);
+			p->keep_failed = 1;
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	free(wm.keep);
+	buf_free(&wm.w.block);
+	return NULL;
+}
+
+static unsigned merge_threads(const struct hamt *h)
+{
+	unsigned n = h->threads;
+	const char *env = getenv("HAMT_MERGE_THREADS");
+	if (n == 0 && env && *env)
+		n = (unsigned)strtoul(env, NULL, 10);
+	if (n == 0) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+		n = c > 0 ? (unsigned)c : 1;
+	}
+	return n > MERGE_MAX_THREADS ? MERGE_MAX_THREADS : n;
+}
+
+/* Merge every changed slot of the root into jobs[] (in parallel). */
+static int par_slots(struct merge_ctx *m, struct hamt_node *node,
+		     const struct cid *node_cid, const struct hamt_item *chg,
+		     size_t nchg, unsigned nthreads, struct slot_job **out,
+		     size_t *njobs)
+{
+	unsigned bw = node->bit_width;
+	size_t n = 0;
+	struct slot_job *jobs = calloc(nchg ? nchg : 1, sizeof(*jobs));
+	if (!jobs)
+		return err_set(-ENOMEM, "HAMT merge: out of memory");
+	for (size_t ci = 0; ci < nchg;) {
+		long cslot =
+		    hamt_hash_index(chg[ci].hash, m->w.hash_len, 0, bw);
+		size_t cend = ci + 1;
+		while (cend < nchg &&
+		       hamt_hash_index(chg[cend].hash, m->w.hash_len, 0, bw) ==
+			   cslot)
+			cend++;
+		long ei = hamt_node_find(node, (uint32_t)cslot);
+		struct slot_job *j = &jobs[n++];
+		j->slot = (uint32_t)cslot;
+		j->e = ei >= 0 ? &node->elems[ei] : NULL;
+		j->ci = ci;
+		j->cend = cend;
+		ci = cend;
+	}
+	struct par_ctx p = {
+	    m, node_cid, chg, jobs, n, 0, 0, 0, PTHREAD_MUTEX_INITIALIZER, {0}};
+	p.sink = (struct hamt_sink){locked_put, &p};
+	pthread_t t[MERGE_MAX_THREADS];
+	unsigned started = 0;
+	if (nthreads > n)
+		nthreads = (unsigned)n;
+	for (unsigned i = 1; i < nthreads; i++)
+		if (pthread_create(&t[started], NULL, par_worker, &p) == 0)
+			started++;
+	par_worker(&p); /* this thread works too */
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	pthread_mutex_destroy(&p.lock);
+	int rc = 0;
+	for (size_t j = 0; j < n && !rc; j++)
+		if (jobs[j].rc)
+			rc = err_set(jobs[j].rc, "%s", jobs[j].msg);
+	if (!rc && p.keep_failed)
+		rc = err_set(-ENOMEM, "HAMT merge: out of memory");
+	if (rc) {
+		for (size_t j = 0; j < n; j++)
+			free(jobs[j].r.kv);
+		free(jobs);
+		return rc;
+	}
+	*out = jobs;
+	*njobs = n;
+	return 0;
+}
+
 static int merge_node(struct merge_ctx *m, struct hamt_node *node,
 		      const struct cid *node_cid, unsigned depth,
 		      const struct hamt_item *chg, size_t nchg,
@@ -165,6 +322,8 @@ static int merge_node(struct merge_ctx *m, struct hamt_node *node,
 	struct hamt_kv *small = malloc((bs + 1) * sizeof(*small));
 	size_t nsmall = 0; /* entries in buckets, counted up to bs + 1 */
 	struct hamt_enc *enc = malloc(sizeof(*enc));
+	struct slot_job *pre = NULL; /* the root's changed slots, if done */
+	size_t npre = 0, pi = 0;
 	int rc = 0;
 	if (!small || !enc) {
 		free(small);
@@ -173,6 +332,12 @@ static int merge_node(struct merge_ctx *m, struct hamt_node *node,
 	}
 	hamt_enc_init(enc, bw);
 	if ((rc = hamt_check_depth(m->h, node_cid, depth)) != 0)
+		goto out;
+	/* the root with many changes: its slots on several threads first */
+	unsigned nthreads = merge_threads(m->h);
+	if (depth == 0 && nchg >= MERGE_PAR_MIN && nthreads > 1 &&
+	    (rc = par_slots(m, node, node_cid, chg, nchg, nthreads, &pre,
+			    &npre)) != 0)
 		goto out;
 	size_t ei = 0, ci = 0;
 	while (!rc && (ei < node->nelem || ci < nchg)) {
@@ -211,6 +376,13 @@ static int merge_node(struct merge_ctx *m, struct hamt_node *node,
 				r.kind = MRES_BUCKET;
 				r.nkv = e->nkv;
 			}
+		} else if (pre) {
+			slot = (uint32_t)cslot; /* done already: take it */
+			r = pre[pi].r;
+			pre[pi++].r.kv = NULL;
+			ci = cend;
+			if (e)
+				ei++;
 		} else {
 			slot = (uint32_t)cslot;
 			rc = merge_slot(m, node_cid, e, depth, chg + ci,
@@ -260,6 +432,9 @@ static int merge_node(struct merge_ctx *m, struct hamt_node *node,
 	}
 	rc = hamt_writer_emit(&m->w, enc, depth == 0, depth, &res->link);
 out:
+	for (size_t j = 0; j < npre; j++)
+		free(pre[j].r.kv);
+	free(pre);
 	free(small);
 	hamt_enc_free(enc);
 	free(enc);
