@@ -36,10 +36,21 @@ int main(int argc, char **argv)
 	char line[4096];
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = 0;
-		if (n == cap)
-			paths = realloc(paths, (cap *= 2) * sizeof(*paths));
+		if (n == cap) {
+			char **np = realloc(paths, (cap *= 2) * sizeof(*paths));
+			if (!np) {
+				fprintf(stderr,
+					"bench_fsread: out of memory\n");
+				return 1;
+			}
+			paths = np;
+		}
 		size_t len = strlen(argv[1]) + strlen(line) + 2;
 		paths[n] = malloc(len);
+		if (!paths[n]) {
+			fprintf(stderr, "bench_fsread: out of memory\n");
+			return 1;
+		}
 		snprintf(paths[n], len, "%s/%s", argv[1], line);
 		n++;
 	}

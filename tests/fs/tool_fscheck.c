@@ -67,10 +67,12 @@ static int collect(void *payload, const uint8_t *key, size_t klen,
 {
 	(void)payload;
 	if (nents == capents) {
-		capents = capents ? capents * 2 : 1024;
-		ents = realloc(ents, capents * sizeof(*ents));
-		if (!ents)
+		size_t cap = capents ? capents * 2 : 1024;
+		struct entry *ne = realloc(ents, cap * sizeof(*ents));
+		if (!ne)
 			return -ENOMEM;
+		ents = ne;
+		capents = cap;
 	}
 	struct entry *e = &ents[nents++];
 	memset(e, 0, sizeof(*e));

@@ -115,7 +115,7 @@ static void test_alice_build(struct kvset *kv)
 	struct car_reader *r;
 	CHECK_OK(
 	    car_reader_open(&r, test_fixture("hamt-alice-words/hamt.car")));
-	struct cid carc[64];
+	struct cid carc[64] = {0};
 	size_t ncar = 0;
 	struct cid c;
 	const uint8_t *data;
