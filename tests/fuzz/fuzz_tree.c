@@ -109,18 +109,33 @@ static void clear_blocks(void)
 	nblocks = 0;
 }
 
+static struct store *store;
+static char store_dir[64];
+
+/* At exit: close the scratch store and remove it. */
+static void remove_store(void)
+{
+	char path[96];
+	store_close(store);
+	store = NULL;
+	snprintf(path, sizeof(path), "%s/data.mdb", store_dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/lock.mdb", store_dir);
+	unlink(path);
+	rmdir(store_dir);
+}
+
 static struct store *the_store(void)
 {
-	static struct store *s;
-	if (s)
-		return s;
-	char dir[64];
+	if (store)
+		return store;
 	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	snprintf(dir, sizeof(dir), "%s/fuzz_tree.XXXXXX", base);
-	FUZZ_CHECK(mkdtemp(dir) != NULL);
-	FUZZ_CHECK(store_open(&s, dir, STORE_CREATE) == 0);
-	FUZZ_CHECK(store_add_backend(s, &backend) == 0);
-	return s;
+	snprintf(store_dir, sizeof(store_dir), "%s/fuzz_tree.XXXXXX", base);
+	FUZZ_CHECK(mkdtemp(store_dir) != NULL);
+	FUZZ_CHECK(store_open(&store, store_dir, STORE_CREATE) == 0);
+	FUZZ_CHECK(store_add_backend(store, &backend) == 0);
+	atexit(remove_store);
+	return store;
 }
 
 /* --- link resolution ----------------------------------------------------- */
