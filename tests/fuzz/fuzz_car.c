@@ -29,14 +29,22 @@ struct blk {
 	size_t len;
 };
 
+static char dir[64];
+
+static void remove_dir(void)
+{
+	rmdir(dir);
+}
+
+/* A directory for the round trip's file, removed at exit. */
 static const char *scratch_dir(void)
 {
-	static char dir[64];
 	if (!dir[0]) {
 		const char *base =
 		    access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 		snprintf(dir, sizeof(dir), "%s/fuzz_car.XXXXXX", base);
 		FUZZ_CHECK(mkdtemp(dir) != NULL);
+		atexit(remove_dir);
 	}
 	return dir;
 }

@@ -2,11 +2,14 @@
 """Regenerate the hand-made seed files of tests/fuzz/corpus/ (not run by
 the tests; the corpora are committed). Usage:
 
-    tests/fuzz/make_seeds.py FIXTURES_DIR SMALL_CAR
+    tests/fuzz/make_seeds.py FIXTURES_DIR SMALL_CAR [TREE_CAR...]
 
 FIXTURES_DIR is ../shared/fixtures; SMALL_CAR a CAR exported from a small
 map with linked values (`hamt build` + `hamt export`), so the seeds hold a
-bitWidth-8 root, raw value blocks and links of every kind.
+bitWidth-8 root, raw value blocks and links of every kind. Each TREE_CAR
+(and the spec fixture) becomes a seed of fuzz_tree: its blocks in CAR
+order (parents first, as `hamt export` writes them), each framed by a
+2-byte little-endian length.
 Files are named seed-*; regression inputs found by fuzzing are named
 crash-<what> and are never overwritten by this script.
 """
@@ -188,6 +191,16 @@ def main():
     put("cid", "bad-version", b"\x02\x71\x12\x20" + bytes(32))
     put("cid", "base64", b"aGVsbG8gd29ybGQ=")
     put("cid", "trailing", b"bafyreic672jz6huur4c2yekd3uycswe2xfqhjlmtmm5dorb6yoytgflovaa")
+
+    # --- tree -------------------------------------------------------------
+    def frame(blocks):
+        return b"".join(len(d).to_bytes(2, "little") + d for _, d in blocks)
+
+    # (not the 36-block spec fixture: at 43 KB it slows the fuzzer ten times)
+    put("tree", "small", frame(smallb))
+    for path in sys.argv[3:]:
+        put("tree", os.path.basename(path)[:-4], frame(car_blocks(path)))
+    put("tree", "root-only", frame(alice[:1]))
 
     # --- names ------------------------------------------------------------
     for i, n in enumerate([b"alpha", b"%2Fworks%2FOL1W", b"%", b"%2E", b"%2E.", b"...",
