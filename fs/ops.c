@@ -509,11 +509,14 @@ static int dir_next(struct dir_handle *d, int *skip)
 		if (rc < 0)
 			return rc;
 		if (rc == 1) {
+			/* the cursor hashed the key already (to check where
+			 * it sits) */
 			uint8_t hash[HASH_MAX_BYTES] = {0};
 			size_t hl;
-			rc = hash_key(d->alg, k, kl, hash, &hl);
-			if (rc)
-				return rc;
+			const uint8_t *ch = hamt_cursor_hash(d->cur, &hl);
+			if (hl > sizeof(hash))
+				hl = sizeof(hash);
+			memcpy(hash, ch, hl);
 			d->next_off++;
 			if (staged_has(d, hash)) {
 				*skip = 1;

@@ -110,7 +110,7 @@ static void clear_blocks(void)
 }
 
 static struct store *store;
-static char store_dir[64];
+static char tree_store_dir[64];
 
 /* At exit: close the scratch store and remove it. */
 static void remove_store(void)
@@ -118,11 +118,11 @@ static void remove_store(void)
 	char path[96];
 	store_close(store);
 	store = NULL;
-	snprintf(path, sizeof(path), "%s/data.mdb", store_dir);
+	snprintf(path, sizeof(path), "%s/data.mdb", tree_store_dir);
 	unlink(path);
-	snprintf(path, sizeof(path), "%s/lock.mdb", store_dir);
+	snprintf(path, sizeof(path), "%s/lock.mdb", tree_store_dir);
 	unlink(path);
-	rmdir(store_dir);
+	rmdir(tree_store_dir);
 }
 
 static struct store *the_store(void)
@@ -130,9 +130,9 @@ static struct store *the_store(void)
 	if (store)
 		return store;
 	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	snprintf(store_dir, sizeof(store_dir), "%s/fuzz_tree.XXXXXX", base);
-	FUZZ_CHECK(mkdtemp(store_dir) != NULL);
-	FUZZ_CHECK(store_open(&store, store_dir, STORE_CREATE) == 0);
+	snprintf(tree_store_dir, sizeof(tree_store_dir), "%s/fuzz_tree.XXXXXX", base);
+	FUZZ_CHECK(mkdtemp(tree_store_dir) != NULL);
+	FUZZ_CHECK(store_open(&store, tree_store_dir, STORE_CREATE) == 0);
 	FUZZ_CHECK(store_add_backend(store, &backend) == 0);
 	atexit(remove_store);
 	return store;
