@@ -59,6 +59,7 @@ struct store {
 	MDB_dbi blocks, refs, reflog, staging, attrs, meta;
 	int has_attrs; /* 0: a read-only open of a store made before `attrs` */
 	atomic_llong fault_after; /* tests: puts left before -EIO; <0 off */
+	atomic_llong read_fault_after; /* tests: reads left before -EIO */
 	unsigned flags;
 	pthread_mutex_t lock; /* guards everything below */
 	pthread_cond_t wcond; /* signalled when writer_busy drops */
@@ -446,6 +447,7 @@ int store_open(struct store **out, const char *dir, unsigned flags)
 	}
 	s->flags = flags;
 	atomic_init(&s->fault_after, -1);
+	atomic_init(&s->read_fault_after, -1);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wcond, NULL);
 	for (size_t i = 0; i < RPOOL_SHARDS; i++)
@@ -603,6 +605,14 @@ int store_get(struct store *s, const struct cid *c, uint8_t **data, size_t *len)
 		memcpy(*data, c->digest, c->digest_len);
 		*len = c->digest_len;
 		return 0;
+	}
+	if (atomic_load(&s->read_fault_after) >= 0 &&
+	    atomic_fetch_sub(&s->read_fault_after, 1) <= 0) {
+		atomic_store(&s->read_fault_after, 0);
+		return err_set(-EIO,
+			       "block %s: injected read fault "
+			       "(store_fault_read_after)",
+			       cid_format(c, txt));
 	}
 	MDB_val k = {cid_to_bytes(c, key), key}, v;
 	if ((rc = rtxn_get(s, &txn)) < 0)
@@ -1230,6 +1240,11 @@ int store_txn_log_root(struct store_txn *t, const char *name,
 		return rc;
 	size_t oldlen = old ? cid_to_bytes(old, oldb) : 0;
 	return reflog_append(t, name, n, oldb, oldlen, root);
+}
+
+void store_fault_read_after(struct store *s, long long n)
+{
+	atomic_store(&s->read_fault_after, n < 0 ? -1 : n);
 }
 
 void store_fault_after(struct store *s, long long n)

@@ -158,5 +158,9 @@ void store_txn_fail(struct store_txn *t, int rc);
  * fails with -EIO and fails its transaction, until store_fault_after(s, -1)
  * turns the fault off. Simulates a write error in the middle of a commit. */
 void store_fault_after(struct store *s, long long n);
+/* For tests only: after `n` more store_get calls (identity CIDs aside)
+ * every further one fails with -EIO, until store_fault_read_after(s, -1).
+ * Simulates a disk that stops answering in the middle of a read. */
+void store_fault_read_after(struct store *s, long long n);
 
 #endif
