@@ -37,6 +37,10 @@ struct hamt_item {
 size_t hamt_items_sort_dedup(struct hamt_item *items, size_t n,
 			     size_t hash_len);
 
+/* Sort a bucket's entries by key bytes (insertion sort: buckets are small).
+ */
+void hamt_kv_sort(struct hamt_kv *kv, size_t n);
+
 /* Context of one build or merge: parameters, scratch and the sink. */
 struct hamt_writer {
 	struct hamt_params params;
