@@ -81,29 +81,15 @@ static int keep_bucket(struct slot *s, const struct hamt_item *it, size_t n)
 	return 0;
 }
 
-int hamt_bulk_add(struct hamt_bulk *b, const struct hamt_bulk_item *items,
-		  size_t n, struct hamt_sink *sink, struct hamt_stats *st)
+int hamt_bulk_add(struct hamt_bulk *b, const struct hamt_item *it, size_t n,
+		  struct hamt_sink *sink, struct hamt_stats *st)
 {
 	size_t hl = b->hash_len;
 	unsigned bw = b->params.bit_width;
 	struct hamt_writer w = {
 	    .params = b->params, .hash_len = hl, .sink = sink};
-	struct hamt_item *it = n ? calloc(n, sizeof(*it)) : NULL;
 	int rc = 0;
-	if (n && !it)
-		return err_set(-ENOMEM,
-			       "HAMT build: out of memory for %zu "
-			       "entries",
-			       n);
-	for (size_t i = 0; i < n; i++) {
-		memcpy(it[i].hash, items[i].hash, hl);
-		it[i].key = items[i].key;
-		it[i].klen = items[i].klen;
-		it[i].val = items[i].val;
-		it[i].vlen = items[i].vlen;
-		it[i].ord = i;
-		if (i == 0)
-			continue;
+	for (size_t i = 1; i < n; i++) {
 		int c = memcmp(it[i - 1].hash, it[i].hash, hl);
 		if (c > 0 ||
 		    (c == 0 && hamt_key_cmp(it[i - 1].key, it[i - 1].klen,
@@ -146,7 +132,6 @@ int hamt_bulk_add(struct hamt_bulk *b, const struct hamt_bulk_item *items,
 	}
 out:
 	buf_free(&w.block);
-	free(it);
 	return rc;
 }
 

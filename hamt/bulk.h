@@ -17,16 +17,19 @@
 #include <stdint.h>
 
 #include "hamt/hamt.h"
+#include "hamt/hash.h"
 
 struct hamt_bulk;
 
-/* One entry with its key's hash; all pointers borrowed for the call. */
-struct hamt_bulk_item {
-	const uint8_t *hash; /* hash length bytes (hamt_bulk_hash_len) */
+/* An entry with its key's full hash: the unit of work of every build and
+ * merge. Pointers are borrowed. */
+struct hamt_item {
+	uint8_t hash[HASH_MAX_BYTES]; /* hash length bytes used */
 	const uint8_t *key;
 	size_t klen;
-	const uint8_t *val; /* DAG-CBOR of the value */
+	const uint8_t *val; /* DAG-CBOR of the value; NULL: delete (merge) */
 	size_t vlen;
+	size_t ord; /* input position: the later one wins */
 };
 
 /* 0, -EINVAL for bad parameters, -ENOTSUP for an unknown hash, -ENOMEM. */
@@ -36,15 +39,15 @@ int hamt_bulk_new(struct hamt_bulk **out, const struct hamt_params *p);
 size_t hamt_bulk_hash_len(const struct hamt_bulk *b);
 
 /* Build the root slots items[0..n) fall in: items sorted by (hash, key
- * bytes), keys distinct, and every entry of each of those slots present.
- * Node blocks go to `sink` from the calling thread. `st` (may be NULL)
- * accumulates keys, blocks, bytes and depth. Calls for disjoint slots may
+ * bytes), keys distinct (`ord` is not used), and every entry of each of those
+ * slots present. Node blocks go to `sink` from the calling thread. `st` (may be
+ * NULL) accumulates keys, blocks, bytes and depth. Calls for disjoint slots may
  * run at the same time. -EINVAL (with a message) if the items are out of
  * order, a key repeats or a slot was already built, or more than
  * bucketSize keys share a whole hash; -EFBIG for a node over the block
  * limit; the sink's errors. */
-int hamt_bulk_add(struct hamt_bulk *b, const struct hamt_bulk_item *items,
-		  size_t n, struct hamt_sink *sink, struct hamt_stats *st);
+int hamt_bulk_add(struct hamt_bulk *b, const struct hamt_item *items, size_t n,
+		  struct hamt_sink *sink, struct hamt_stats *st);
 
 /* Encode the root, hand it to `sink` and store its CID in `*root`; `st`
  * (may be NULL) accumulates the root block (keys are not counted again).

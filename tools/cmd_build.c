@@ -1,6 +1,7 @@
 /* cmd_build.c - hamt build: records -> a new map (tools/pipeline.h). */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -333,6 +334,9 @@ int cmd_build(int argc, char **argv)
 		}
 		o->spill_dir = spill;
 	}
+	/* the writer's LMDB pages (up to 512 MiB) are malloc()ed one at a
+	 * time: grow the heap in large steps, not a system call per page */
+	mallopt(M_TOP_PAD, 64 << 20);
 	o->progress = !b.quiet && isatty(STDERR_FILENO);
 	o->stop = &interrupted;
 	struct sigaction sa, old_int, old_term;

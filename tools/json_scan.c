@@ -15,6 +15,10 @@
 
 #include "hamt/err.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 struct scan {
 	const uint8_t *p;
 	size_t n;
@@ -45,8 +49,10 @@ static int fail_char(const struct scan *s, const char *what)
 		       c, s->i);
 }
 
-static void skip_ws(struct scan *s)
+static inline void skip_ws(struct scan *s)
 {
+	if (s->i < s->n && s->p[s->i] > ' ')
+		return; /* the usual case: no whitespace */
 	while (s->i < s->n) {
 		uint8_t c = s->p[s->i];
 		if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
@@ -134,6 +140,26 @@ static int scan_string(struct scan *s, int *escaped)
 	size_t n = s->n, i = s->i + 1;
 	int esc = 0;
 	for (;;) {
+#ifdef __SSE2__
+		/* 16 bytes at a time: find the first quote, backslash,
+		 * control byte or non-ASCII byte (signed < 0x20 covers both
+		 * of the last) */
+		const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+		const __m128i sp = _mm_set1_epi8(0x20);
+		while (i + 16 <= n) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+			__m128i m =
+			    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q),
+						      _mm_cmpeq_epi8(v, bs)),
+					 _mm_cmplt_epi8(v, sp));
+			unsigned mask = (unsigned)_mm_movemask_epi8(m);
+			if (mask) {
+				i += (size_t)__builtin_ctz(mask);
+				break;
+			}
+			i += 16;
+		}
+#endif
 		while (i + 8 <= n) {
 			uint64_t x;
 			memcpy(&x, p + i, 8);

@@ -145,6 +145,11 @@ struct worker {
 	unsigned epoch;
 	uint64_t lines, records, entries, no_key, ignored, bad;
 	struct hamt_stats hs;
+	/* build jobs' working memory, kept from job to job */
+	struct sorter_scratch sx;
+	struct hamt_item *it;
+	size_t itcap;
+	struct arena ar;
 };
 
 struct pipeline {
@@ -178,7 +183,9 @@ struct pipeline {
 	atomic_uint epoch;
 	/* build */
 	struct hamt_bulk *bulk;
-	atomic_uint next_job, jobs_done;
+	atomic_uint next_job, jobs_done, builders_done;
+	struct hamt_stats hs; /* of the whole tree, once built */
+	double t_built;
 	unsigned njobs, parts_per_job;
 	/* write */
 	pthread_mutex_t wlock;
@@ -629,24 +636,24 @@ static void *arena_copy(struct arena *a, const uint8_t *p, size_t n)
 	return d;
 }
 
-static void arena_free(struct arena *a)
+/* Forget the contents (the blocks go back to malloc). */
+static void arena_reset(struct arena *a)
 {
 	for (size_t i = 0; i < a->n; i++)
 		free(a->blocks[i]);
+	a->n = 0;
+	a->used = a->size = 0;
+}
+
+static void arena_free(struct arena *a)
+{
+	arena_reset(a);
 	free(a->blocks);
 	memset(a, 0, sizeof(*a));
 }
 
-struct jitem {
-	uint8_t hash[HASH_MAX_BYTES];
-	const uint8_t *key;
-	size_t klen;
-	const uint8_t *val;
-	size_t vlen;
-	uint64_t ord;
-};
-
-static int jitem_cmp(const struct jitem *a, const struct jitem *b, size_t hl)
+static int item_cmp(const struct hamt_item *a, const struct hamt_item *b,
+		    size_t hl)
 {
 	int c = memcmp(a->hash, b->hash, hl);
 	if (c)
@@ -680,9 +687,6 @@ static int build_job(struct worker *w, unsigned job)
 	size_t hl = pl->hash_len;
 	unsigned p0 = job * pl->parts_per_job, p1 = p0 + pl->parts_per_job;
 	struct sorter *ents[pl->nw];
-	struct jitem *it = NULL;
-	struct hamt_bulk_item *items = NULL;
-	struct arena ar = {0};
 	struct sorter_merge *m = NULL;
 	uint64_t total = 0;
 	size_t n = 0;
@@ -694,14 +698,20 @@ static int build_job(struct worker *w, unsigned job)
 	}
 	if (total == 0)
 		return 0;
-	it = malloc((size_t)total * sizeof(*it));
-	if (!it) {
-		rc = err_set(-ENOMEM, "out of memory for %llu entries",
-			     (unsigned long long)total);
-		goto out;
+	if (total > w->itcap) {
+		struct hamt_item *v = malloc((size_t)total * sizeof(*v));
+		if (!v)
+			return err_set(-ENOMEM,
+				       "out of memory for %llu entries",
+				       (unsigned long long)total);
+		free(w->it);
+		w->it = v;
+		w->itcap = (size_t)total;
 	}
+	struct hamt_item *it = w->it;
+	arena_reset(&w->ar);
 	for (unsigned p = p0; p < p1; p++) {
-		if ((rc = sorter_merge_open(&m, ents, pl->nw, p)) != 0)
+		if ((rc = sorter_merge_open(&m, ents, pl->nw, p, &w->sx)) != 0)
 			goto out;
 		const uint8_t *r;
 		size_t len;
@@ -712,11 +722,11 @@ static int build_job(struct worker *w, unsigned job)
 						   "counted");
 				goto out;
 			}
-			if (!stable && !(r = arena_copy(&ar, r, len))) {
+			if (!stable && !(r = arena_copy(&w->ar, r, len))) {
 				rc = err_set(-ENOMEM, "out of memory");
 				goto out;
 			}
-			struct jitem *x = &it[n++];
+			struct hamt_item *x = &it[n++];
 			uint32_t kl;
 			memcpy(&kl, r + 16, 4);
 			x->key = r + ENT_HDR;
@@ -746,9 +756,9 @@ static int build_job(struct worker *w, unsigned job)
 		while (j < n && memcmp(it[j].hash, it[i].hash, 8) == 0)
 			j++;
 		for (size_t a = i + 1; a < j; a++) {
-			struct jitem x = it[a];
+			struct hamt_item x = it[a];
 			size_t b = a;
-			while (b > i && jitem_cmp(&it[b - 1], &x, hl) > 0) {
+			while (b > i && item_cmp(&it[b - 1], &x, hl) > 0) {
 				it[b] = it[b - 1];
 				b--;
 			}
@@ -757,32 +767,52 @@ static int build_job(struct worker *w, unsigned job)
 		i = j;
 	}
 	/* the last entry of a key wins */
-	items = malloc((n ? n : 1) * sizeof(*items));
-	if (!items) {
-		rc = err_set(-ENOMEM, "out of memory");
-		goto out;
-	}
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (i + 1 < n && memcmp(it[i].hash, it[i + 1].hash, hl) == 0 &&
 		    bytes_cmp(it[i].key, it[i].klen, it[i + 1].key,
 			      it[i + 1].klen) == 0)
 			continue;
-		items[k++] = (struct hamt_bulk_item){
-		    it[i].hash, it[i].key, it[i].klen, it[i].val, it[i].vlen};
+		if (k != i)
+			it[k] = it[i];
+		k++;
 	}
 	struct hamt_sink sink = {node_put, w};
-	rc = hamt_bulk_add(pl->bulk, items, k, &sink, &w->hs);
+	rc = hamt_bulk_add(pl->bulk, it, k, &sink, &w->hs);
 out:
 	sorter_merge_close(m);
 	if (!rc)
 		for (unsigned i = 0; i < pl->nw; i++)
 			for (unsigned p = p0; p < p1; p++)
 				sorter_release(ents[i], p);
-	arena_free(&ar);
-	free(items);
-	free(it);
 	return rc;
+}
+
+/* The last builder to finish: encode the root, let the writer go on. */
+static void finish_root(struct worker *w)
+{
+	struct pipeline *pl = w->pl;
+	if (!atomic_load(&pl->failed)) {
+		struct hamt_sink sink = {node_put, w};
+		struct hamt_stats hs = {0};
+		int rc = hamt_bulk_finish(pl->bulk, &sink, &pl->root, &hs);
+		if (rc)
+			pl_fail(pl, rc);
+		for (unsigned i = 0; i < pl->nw; i++) {
+			const struct hamt_stats *x = &pl->w[i].hs;
+			hs.keys += x->keys;
+			hs.blocks += x->blocks;
+			hs.bytes += x->bytes;
+			if (x->depth > hs.depth)
+				hs.depth = x->depth;
+		}
+		pl->hs = hs;
+	}
+	pl->t_built = now_s();
+	pthread_mutex_lock(&pl->wlock);
+	pl->nodes_ready = 1;
+	pthread_cond_broadcast(&pl->wcond);
+	pthread_mutex_unlock(&pl->wlock);
 }
 
 static void *build_main(void *arg)
@@ -802,6 +832,8 @@ static void *build_main(void *arg)
 		}
 		atomic_fetch_add(&pl->jobs_done, 1);
 	}
+	if (atomic_fetch_add(&pl->builders_done, 1) + 1 == pl->nw)
+		finish_root(w);
 	return NULL;
 }
 
@@ -818,6 +850,7 @@ static int wait_nodes(struct pipeline *pl)
 }
 
 struct out {
+	struct sorter_scratch sx;
 	struct store_txn *txn;
 	struct store_bulk *bulk;
 	struct car_writer *car;
@@ -869,7 +902,7 @@ static int write_blocks(struct pipeline *pl, struct out *out)
 		if (stopped(pl))
 			return -ECANCELED;
 		struct sorter_merge *m;
-		if ((rc = sorter_merge_open(&m, src, ns, p)) != 0)
+		if ((rc = sorter_merge_open(&m, src, ns, p, &out->sx)) != 0)
 			return rc;
 		const uint8_t *r;
 		size_t len;
@@ -910,9 +943,10 @@ static int write_blocks(struct pipeline *pl, struct out *out)
 	return rc;
 }
 
-static void *write_main(void *arg)
+/* The writer (on the main thread: LMDB's dirty pages then come from the
+ * main malloc arena, which grows in large steps). */
+static void write_main(struct pipeline *pl)
 {
-	struct pipeline *pl = arg;
 	struct out out = {0};
 	int rc = write_blocks(pl, &out);
 	pl->t_write_end = now_s();
@@ -932,9 +966,9 @@ static void *write_main(void *arg)
 	if (rc && rc != -ECANCELED)
 		pl_fail(pl, rc);
 	store_bulk_end(out.bulk, NULL, NULL);
+	sorter_scratch_free(&out.sx);
 	store_txn_abort(out.txn);
 	car_writer_abort(out.car);
-	return NULL;
 }
 
 /* ----------------------------------------------------------- monitor */
@@ -1116,8 +1150,8 @@ int pipeline_run(const struct pipeline_opts *o, struct cid *root,
 		 struct pipeline_stats *st)
 {
 	struct pipeline *pl = calloc(1, sizeof(*pl));
-	pthread_t mon, wr;
-	int mon_on = 0, wr_on = 0, rc;
+	pthread_t mon;
+	int mon_on = 0, rc;
 	if (!pl)
 		return err_set(-ENOMEM, "out of memory");
 	memset(st, 0, sizeof(*st));
@@ -1201,42 +1235,28 @@ int pipeline_run(const struct pipeline_opts *o, struct cid *root,
 	    (rc = store_open(&pl->store, o->store_dir, STORE_CREATE)) != 0)
 		goto out;
 
-	/* 2.+3. build and write */
+	/* 2.+3. build (threads) and write (this thread) */
 	atomic_store(&pl->phase, 1);
-	if ((rc = start(&wr, write_main, pl)) != 0)
-		goto out;
-	wr_on = 1;
-	run_workers(pl, build_main);
-	if (!atomic_load(&pl->failed)) {
-		struct hamt_sink sink = {node_put, &pl->w[0]};
-		struct hamt_stats hs = {0};
-		rc = hamt_bulk_finish(pl->bulk, &sink, &pl->root, &hs);
-		if (rc)
+	unsigned started = 0;
+	for (; started < pl->nw; started++) {
+		if ((rc = start(&pl->w[started].th, build_main,
+				&pl->w[started])) != 0) {
 			pl_fail(pl, rc);
-		for (unsigned i = 0; i < pl->nw; i++) {
-			struct hamt_stats *w = &pl->w[i].hs;
-			hs.keys += w->keys;
-			hs.blocks += w->blocks;
-			hs.bytes += w->bytes;
-			if (w->depth > hs.depth)
-				hs.depth = w->depth;
+			break;
 		}
-		st->keys = hs.keys;
-		st->node_blocks = hs.blocks;
-		st->node_bytes = hs.bytes;
-		st->depth = hs.depth;
 	}
-	st->t_build = now_s() - t_read;
-	pthread_mutex_lock(&pl->wlock);
-	pl->nodes_ready = 1;
-	pthread_cond_broadcast(&pl->wcond);
-	pthread_mutex_unlock(&pl->wlock);
-	pthread_join(wr, NULL);
-	wr_on = 0;
+	write_main(pl);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(pl->w[i].th, NULL);
 	if (atomic_load(&pl->failed)) {
 		rc = err_set(pl->rc, "%s", pl->msg);
 		goto out;
 	}
+	st->keys = pl->hs.keys;
+	st->node_blocks = pl->hs.blocks;
+	st->node_bytes = pl->hs.bytes;
+	st->depth = pl->hs.depth;
+	st->t_build = pl->t_built - t_read;
 	*root = pl->root;
 	st->t_write = pl->t_write_end - t_read;
 	st->t_commit = pl->t_commit;
@@ -1245,10 +1265,6 @@ int pipeline_run(const struct pipeline_opts *o, struct cid *root,
 	st->present = pl->w_present;
 	rc = 0;
 out:
-	if (wr_on) {
-		pl_fail(pl, rc ? rc : -ECANCELED);
-		pthread_join(wr, NULL);
-	}
 	if (mon_on) {
 		pthread_mutex_lock(&pl->mlock);
 		pl->mon_done = 1;
@@ -1269,6 +1285,9 @@ out:
 			sorter_free(w->recs);
 			sorter_free(w->nodes);
 			input_scratch_free(&w->scratch);
+			sorter_scratch_free(&w->sx);
+			arena_free(&w->ar);
+			free(w->it);
 			buf_free(&w->val);
 			free(w->rbuf);
 		}

@@ -74,10 +74,19 @@ unsigned sorter_runs(const struct sorter *s);
 /* Records of partition `part` in memory and in runs. */
 uint64_t sorter_part_count(const struct sorter *s, unsigned part);
 
+/* Working memory a thread reuses across merges (zero it before first
+ * use; sorter_scratch_free() at the end). */
+struct sorter_scratch {
+	struct sorter_ref *idx, *tmp;
+	size_t cap;
+};
+void sorter_scratch_free(struct sorter_scratch *x);
+
 /* Read partition `part` of sorters[0..n) (all of the same kind) in order.
- */
+ * `x` (may be NULL) lends working memory: it must outlive the merge and
+ * serve one merge at a time. */
 int sorter_merge_open(struct sorter_merge **out, struct sorter *const *s,
-		      size_t n, unsigned part);
+		      size_t n, unsigned part, struct sorter_scratch *x);
 /* Next record: 1 with `*rec`, `*len` (valid until the next call, or, if
  * `*stable` is set, until sorter_release() of the partition), 0 at the
  * end, negative errno on a read error. `stable` may be NULL. */
@@ -98,5 +107,8 @@ struct sorter_ref {
 	const uint8_t *rec; /* points at the record's 4-byte length */
 };
 int sorter_sort(struct sorter_ref *idx, size_t n, const struct sorter_kind *k);
+/* The same with a caller's buffer of n elements for the radix passes. */
+void sorter_sort_with(struct sorter_ref *idx, struct sorter_ref *tmp, size_t n,
+		      const struct sorter_kind *k);
 
 #endif
