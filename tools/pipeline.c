@@ -42,7 +42,7 @@
 #include "store/store.h"
 #include "tools/sorter.h"
 
-#define CHUNK ((size_t)4 << 20) /* bytes of input per chunk */
+#define CHUNK_DEFAULT ((size_t)4 << 20) /* bytes of input per chunk */
 #define NPART_ENT 256u
 #define NPART_BLK 512u
 #define CID_LEN 36 /* binary CIDv1 sha2-256, one-byte codec */
@@ -161,6 +161,7 @@ struct pipeline {
 	const char *map;
 	uint64_t size;
 	int mapped;
+	size_t chunk;
 	uint64_t nchunks;
 	atomic_uint_fast64_t next_chunk;
 	pthread_mutex_t rlock; /* guards left, nleft, eof, rseq */
@@ -257,7 +258,7 @@ static int input_open(struct pipeline *pl)
 	if (fstat(pl->fd, &st) == 0 && S_ISREG(st.st_mode)) {
 		pl->size = (uint64_t)st.st_size;
 		pl->mapped = 1;
-		pl->nchunks = (pl->size + CHUNK - 1) / CHUNK;
+		pl->nchunks = (pl->size + pl->chunk - 1) / pl->chunk;
 		if (pl->size) {
 			void *m = mmap(NULL, (size_t)pl->size, PROT_READ,
 				       MAP_PRIVATE, pl->fd, 0);
@@ -291,7 +292,7 @@ static uint64_t boundary(const struct pipeline *pl, uint64_t c)
 		return 0;
 	if (c >= pl->nchunks)
 		return pl->size;
-	uint64_t i = c * CHUNK - 1;
+	uint64_t i = c * pl->chunk - 1;
 	const char *nl = memchr(pl->map + i, '\n', (size_t)(pl->size - i));
 	return nl ? (uint64_t)(nl - pl->map) + 1 : pl->size;
 }
@@ -332,8 +333,9 @@ static int chunk_next(struct worker *w, const char **data, size_t *len,
 		return 0;
 	}
 	size_t have = 0;
-	if (w->rcap < CHUNK || w->rcap < pl->nleft * 2) {
-		size_t cap = CHUNK > pl->nleft * 2 ? CHUNK : pl->nleft * 2;
+	if (w->rcap < pl->chunk || w->rcap < pl->nleft * 2) {
+		size_t cap =
+		    pl->chunk > pl->nleft * 2 ? pl->chunk : pl->nleft * 2;
 		uint8_t *b = realloc(w->rbuf, cap);
 		if (!b) {
 			rc = err_set(-ENOMEM, "out of memory");
@@ -1159,6 +1161,7 @@ int pipeline_run(const struct pipeline_opts *o, struct cid *root,
 	pl->name = o->input && strcmp(o->input, "-") ? o->input : "stdin";
 	pl->fd = -1;
 	pl->nw = o->threads ? o->threads : 1;
+	pl->chunk = o->chunk ? o->chunk : CHUNK_DEFAULT;
 	pl->t0 = now_s();
 	atomic_init(&pl->stop_seq, UINT64_MAX);
 	pthread_mutex_init(&pl->rlock, NULL);

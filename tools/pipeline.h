@@ -57,6 +57,7 @@ struct pipeline_opts {
 	/* set (by a signal handler) to abandon the build; may be NULL */
 	volatile sig_atomic_t *stop;
 	int progress; /* print a progress line to stderr */
+	size_t chunk; /* bytes of input per chunk; 0: 4 MiB (tests use less) */
 };
 
 struct pipeline_stats {
