@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -45,7 +46,8 @@
 #define CHUNK_DEFAULT ((size_t)4 << 20) /* bytes of input per chunk */
 #define NPART_ENT 256u
 #define NPART_BLK 512u
-#define CID_LEN 36 /* binary CIDv1 sha2-256, one-byte codec */
+#define PREP_AHEAD 8 /* block partitions sorted ahead of the writer */
+#define CID_LEN 36   /* binary CIDv1 sha2-256, one-byte codec */
 #define ENT_HDR 20
 #define LINK_LEN (5 + CID_LEN) /* DAG-CBOR of a link */
 #define BAD_KEEP 10	       /* malformed lines reported when skipped */
@@ -188,10 +190,19 @@ struct pipeline {
 	struct hamt_stats hs; /* of the whole tree, once built */
 	double t_built;
 	unsigned njobs, parts_per_job;
-	/* write */
+	/* write; wlock guards nodes_ready and the prep_ fields */
 	pthread_mutex_t wlock;
 	pthread_cond_t wcond;
 	int nodes_ready;
+	/* block partitions opened (gathered and sorted) by idle builders
+	 * ahead of the writer: state 0 untouched, 1 being opened, 2 ready,
+	 * 3 taken by the writer */
+	uint8_t prep_state[NPART_BLK];
+	struct sorter_merge *prep_m[NPART_BLK];
+	int prep_slot[NPART_BLK];
+	struct sorter_scratch prep_sx[PREP_AHEAD];
+	int prep_busy[PREP_AHEAD];
+	unsigned prep_next, wpos;
 	struct cid root;
 	struct store *store;
 	uint64_t w_blocks, w_bytes, w_present;
@@ -199,6 +210,7 @@ struct pipeline {
 	/* progress */
 	atomic_int phase; /* 0 read, 1 build+write, 2 commit, 3 done */
 	atomic_uint_fast64_t bytes_done, recs_done, blocks_done, nodes_made;
+	atomic_uint_fast64_t wbytes_done;
 	uint64_t blocks_total;
 	pthread_mutex_t mlock;
 	pthread_cond_t mcond;
@@ -790,6 +802,102 @@ out:
 	return rc;
 }
 
+/* The sorters holding block partition p: records, and nodes for the
+ * DAG-CBOR half (only once the nodes are all made). */
+static size_t block_sources(struct pipeline *pl, unsigned p,
+			    struct sorter **src)
+{
+	size_t ns = 0;
+	for (unsigned i = 0; i < pl->nw; i++)
+		src[ns++] = pl->w[i].recs;
+	if (p >= 256)
+		for (unsigned i = 0; i < pl->nw; i++)
+			src[ns++] = pl->w[i].nodes;
+	return ns;
+}
+
+/* An idle builder sorts the writer's next partitions, at most PREP_AHEAD
+ * ahead of it, so that the writer (the one thread that can write to LMDB)
+ * only writes. */
+static void prepare_ahead(struct pipeline *pl)
+{
+	struct sorter *src[2 * pl->nw];
+	pthread_mutex_lock(&pl->wlock);
+	for (;;) {
+		unsigned p = pl->prep_next;
+		int slot = -1;
+		if (p >= NPART_BLK || atomic_load(&pl->failed))
+			break;
+		if (pl->prep_state[p] != 0) { /* the writer got there */
+			pl->prep_next++;
+			continue;
+		}
+		for (int i = 0; i < PREP_AHEAD && slot < 0; i++)
+			if (!pl->prep_busy[i])
+				slot = i;
+		if (slot < 0 || p >= pl->wpos + PREP_AHEAD ||
+		    (p >= 256 && !pl->nodes_ready)) {
+			pthread_cond_wait(&pl->wcond, &pl->wlock);
+			continue;
+		}
+		pl->prep_state[p] = 1;
+		pl->prep_busy[slot] = 1;
+		pl->prep_next = p + 1;
+		pthread_mutex_unlock(&pl->wlock);
+		struct sorter_merge *m = NULL;
+		size_t ns = block_sources(pl, p, src);
+		int rc = sorter_merge_open(&m, src, ns, p, &pl->prep_sx[slot]);
+		if (rc)
+			pl_fail(pl, rc);
+		pthread_mutex_lock(&pl->wlock);
+		pl->prep_m[p] = m;
+		pl->prep_slot[p] = slot;
+		pl->prep_state[p] = 2;
+		pthread_cond_broadcast(&pl->wcond);
+	}
+	pthread_mutex_unlock(&pl->wlock);
+}
+
+/* The writer's partition p: prepared by a helper, or opened here. */
+static int take_partition(struct pipeline *pl, unsigned p,
+			  struct sorter_scratch *own, struct sorter_merge **m,
+			  int *slot)
+{
+	struct sorter *src[2 * pl->nw];
+	*m = NULL;
+	*slot = -1;
+	pthread_mutex_lock(&pl->wlock);
+	pl->wpos = p;
+	pthread_cond_broadcast(&pl->wcond);
+	while (pl->prep_state[p] == 1 && !atomic_load(&pl->failed))
+		pthread_cond_wait(&pl->wcond, &pl->wlock);
+	int state = pl->prep_state[p];
+	pl->prep_state[p] = 3;
+	if (state == 2) {
+		*m = pl->prep_m[p];
+		*slot = pl->prep_slot[p];
+		pl->prep_m[p] = NULL;
+	}
+	pthread_mutex_unlock(&pl->wlock);
+	if (atomic_load(&pl->failed))
+		return -ECANCELED;
+	if (state == 2)
+		return *m ? 0 : -ECANCELED;
+	size_t ns = block_sources(pl, p, src);
+	return sorter_merge_open(m, src, ns, p, own);
+}
+
+static void give_back(struct pipeline *pl, struct sorter_merge *m, int slot)
+{
+	sorter_merge_close(m);
+	if (slot < 0)
+		return;
+	pthread_mutex_lock(&pl->wlock);
+	pl->prep_busy[slot] = 0;
+	pthread_cond_broadcast(&pl->wcond);
+	pthread_mutex_unlock(&pl->wlock);
+}
+
 /* The last builder to finish: encode the root, let the writer go on. */
 static void finish_root(struct worker *w)
 {
@@ -836,6 +944,7 @@ static void *build_main(void *arg)
 	}
 	if (atomic_fetch_add(&pl->builders_done, 1) + 1 == pl->nw)
 		finish_root(w);
+	prepare_ahead(pl);
 	return NULL;
 }
 
@@ -874,7 +983,6 @@ static int out_put(struct pipeline *pl, struct out *out, const uint8_t *rec,
 static int write_blocks(struct pipeline *pl, struct out *out)
 {
 	const struct pipeline_opts *o = pl->o;
-	struct sorter *src[2 * pl->nw];
 	uint8_t prev[CID_LEN];
 	int have_prev = 0, rc = 0;
 	if (o->car) {
@@ -891,26 +999,20 @@ static int write_blocks(struct pipeline *pl, struct out *out)
 	if (rc)
 		return rc;
 	for (unsigned p = 0; p < NPART_BLK; p++) {
-		size_t ns = 0;
-		for (unsigned i = 0; i < pl->nw; i++)
-			src[ns++] = pl->w[i].recs;
-		if (p >= 256) {
-			/* DAG-CBOR: the nodes are in these partitions */
-			if ((rc = wait_nodes(pl)) != 0)
-				return rc;
-			for (unsigned i = 0; i < pl->nw; i++)
-				src[ns++] = pl->w[i].nodes;
-		}
+		struct sorter *src[2 * pl->nw];
+		struct sorter_merge *m;
+		int slot;
+		/* DAG-CBOR: the nodes are in these partitions */
+		if (p >= 256 && (rc = wait_nodes(pl)) != 0)
+			return rc;
 		if (stopped(pl))
 			return -ECANCELED;
-		struct sorter_merge *m;
-		if ((rc = sorter_merge_open(&m, src, ns, p, &out->sx)) != 0)
+		if ((rc = take_partition(pl, p, &out->sx, &m, &slot)) != 0)
 			return rc;
 		const uint8_t *r;
 		size_t len;
 		uint64_t n = 0;
 		while ((rc = sorter_merge_next(m, &r, &len, NULL)) == 1) {
-			atomic_fetch_add(&pl->blocks_done, 1);
 			if (have_prev && memcmp(prev, r, CID_LEN) == 0)
 				continue; /* the same block again */
 			memcpy(prev, r, CID_LEN);
@@ -919,15 +1021,22 @@ static int write_blocks(struct pipeline *pl, struct out *out)
 				break;
 			pl->w_blocks++;
 			pl->w_bytes += len - CID_LEN;
-			if ((++n & 65535) == 0 && stopped(pl)) {
-				rc = -ECANCELED;
-				break;
+			if ((++n & 4095) == 0) {
+				atomic_fetch_add(&pl->blocks_done, 4096);
+				atomic_store(&pl->wbytes_done, pl->w_bytes);
+				if (stopped(pl)) {
+					rc = -ECANCELED;
+					break;
+				}
 			}
 		}
-		sorter_merge_close(m);
+		atomic_fetch_add(&pl->blocks_done, n & 4095);
+		atomic_store(&pl->wbytes_done, pl->w_bytes);
+		give_back(pl, m, slot);
 		if (rc < 0)
 			return rc;
 		rc = 0;
+		size_t ns = block_sources(pl, p, src);
 		for (size_t i = 0; i < ns; i++)
 			sorter_release(src[i], p);
 	}
@@ -1028,22 +1137,49 @@ static void progress_print(struct pipeline *pl, double start, double *last_t,
 		    pl->blocks_total + atomic_load(&pl->nodes_made);
 		double dt = t - *last_t;
 		double rate = dt > 0 ? (double)(done - *last_v) / dt : 0;
+		char d[32];
 		fmt_count(a, sizeof(a), done);
 		fmt_count(b, sizeof(b), total);
 		fmt_count(c, sizeof(c), (uint64_t)rate);
+		fmt_bytes(d, sizeof(d), atomic_load(&pl->wbytes_done));
 		fmt_eta(e, sizeof(e),
 			rate > 0 ? (double)(total - done) / rate : -1);
 		snprintf(line, sizeof(line),
-			 "build+write: %u/%u slot ranges built, %s/%s blocks "
-			 "written, %s blocks/s, ETA %s",
-			 atomic_load(&pl->jobs_done), pl->njobs, a, b, c, e);
+			 "write: %s/%s blocks, %s, %s blocks/s, tree %u/%u, "
+			 "ETA %s",
+			 a, b, d, c, atomic_load(&pl->jobs_done), pl->njobs, e);
 		*last_t = t;
 		*last_v = done;
 	} else {
 		snprintf(line, sizeof(line), "commit: syncing to disk");
 	}
+	/* one line: never wider than the terminal */
+	struct winsize ws;
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 &&
+	    strlen(line) >= ws.ws_col)
+		line[ws.ws_col - 1] = '\0';
 	fprintf(stderr, "\r\033[K%s", line);
 	fflush(stderr);
+}
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+/* The writer's LMDB pages are malloc()ed one page at a time from the main
+ * arena, which grows at the top of the heap (M_TOP_PAD at a time, see
+ * cmd_build.c). The first touch of fresh memory is expensive (on the VMs
+ * this was measured on, ~0.3 GB/s in 4 KiB pages); while the writer works,
+ * fault in the newest part of the heap from this otherwise idle thread.
+ * MADV_POPULATE_WRITE maps pages without changing their contents, so it is
+ * harmless on memory malloc has handed out; an older kernel refuses it
+ * and nothing happens. */
+static void prefault_heap(void)
+{
+	static const uintptr_t span = (uintptr_t)64 << 20;
+	uintptr_t top = (uintptr_t)sbrk(0) & ~(uintptr_t)4095;
+	if (top > span)
+		madvise((void *)(top - span), span, MADV_POPULATE_WRITE);
 }
 
 static void *monitor_main(void *arg)
@@ -1066,6 +1202,8 @@ static void *monitor_main(void *arg)
 			break;
 		pthread_mutex_unlock(&pl->mlock);
 		sorter_pool_trim(pl->pool, TRIM_KEEP);
+		if (atomic_load(&pl->phase) == 1)
+			prefault_heap();
 		double t = now_s();
 		if (pl->o->progress && t - last_print >= 0.25) {
 			if (atomic_load(&pl->phase) == 1 && last_v == 0)
@@ -1296,6 +1434,10 @@ out:
 		}
 		free(pl->w);
 	}
+	for (unsigned p = 0; p < NPART_BLK; p++)
+		sorter_merge_close(pl->prep_m[p]);
+	for (int i = 0; i < PREP_AHEAD; i++)
+		sorter_scratch_free(&pl->prep_sx[i]);
 	if (pl->fd >= 0)
 		input_close(pl);
 	st->t_total = now_s() - pl->t0;
