@@ -48,6 +48,7 @@
 #define NPART_BLK 512u
 #define PREP_AHEAD 8 /* block partitions sorted ahead of the writer */
 #define CID_LEN 36   /* binary CIDv1 sha2-256, one-byte codec */
+#define DIGEST_LEN 32
 #define ENT_HDR 20
 #define LINK_LEN (5 + CID_LEN) /* DAG-CBOR of a link */
 #define BAD_KEEP 10	       /* malformed lines reported when skipped */
@@ -104,21 +105,45 @@ static const struct sorter_kind ENT_KIND = {NPART_ENT, ent_prefix, ent_cmp};
 static uint64_t blk_prefix(const uint8_t *r, size_t len)
 {
 	(void)len;
-	return be64(r + 5); /* digest[1..9); digest[0] is the partition */
+	return be64(r + 1); /* digest[1..9); digest[0] is the partition */
 }
 
 static int blk_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
 {
 	(void)al;
 	(void)bl;
-	return memcmp(a, b, CID_LEN);
+	return memcmp(a, b, DIGEST_LEN);
 }
 
 static const struct sorter_kind BLK_KIND = {NPART_BLK, blk_prefix, blk_cmp};
 
-static unsigned blk_part(const uint8_t *cid)
+/* Raw blocks sort before DAG-CBOR ones (binary CIDs 01 55 12 20 ... and
+ * 01 71 12 20 ...), then by digest. */
+static unsigned blk_part(uint64_t codec, const uint8_t *digest)
 {
-	return (cid[1] == CODEC_DAG_CBOR ? 256u : 0u) | cid[4];
+	return (codec == CODEC_DAG_CBOR ? 256u : 0u) | digest[0];
+}
+
+/* The binary CID of a block of partition p. */
+static void blk_cid(unsigned p, const uint8_t *digest, uint8_t *cid)
+{
+	cid[0] = 1;
+	cid[1] = p >= 256 ? CODEC_DAG_CBOR : CODEC_RAW;
+	cid[2] = MH_SHA2_256;
+	cid[3] = DIGEST_LEN;
+	memcpy(cid + 4, digest, DIGEST_LEN);
+}
+
+/* The DAG-CBOR of a link to a sha2-256 CIDv1: tag 42, bytes(37), 0x00,
+ * the CID. */
+static void link_encode(uint64_t codec, const uint8_t *digest, uint8_t *out)
+{
+	out[0] = 0xd8;
+	out[1] = 0x2a;
+	out[2] = 0x58;
+	out[3] = CID_LEN + 1;
+	out[4] = 0;
+	blk_cid(codec == CODEC_DAG_CBOR ? 256 : 0, digest, out + 5);
 }
 
 /* ------------------------------------------------------------- state */
@@ -151,6 +176,7 @@ struct worker {
 	struct sorter_scratch sx;
 	struct hamt_item *it;
 	size_t itcap;
+	uint8_t *links; /* LINK_LEN bytes per item */
 	struct arena ar;
 };
 
@@ -472,7 +498,7 @@ static int do_line(struct worker *w, const char *line, size_t len, uint64_t seq,
 	}
 	const uint8_t *val = r.data;
 	size_t vlen = r.len;
-	uint8_t link[LINK_LEN];
+	uint8_t digest[DIGEST_LEN];
 	uint8_t *dst;
 	if (o->link) {
 		if (r.len > STORE_MAX_WRITE)
@@ -480,25 +506,15 @@ static int do_line(struct worker *w, const char *line, size_t len, uint64_t seq,
 				       "record is %zu bytes, over the %u-byte "
 				       "block limit",
 				       r.len, STORE_MAX_WRITE);
-		uint8_t *cid = link + 5;
-		cid[0] = 1;
-		cid[1] = (uint8_t)o->in.codec;
-		cid[2] = MH_SHA2_256;
-		cid[3] = 32;
-		hash_sha256(r.data, r.len, cid + 4);
-		if ((rc = sorter_add(w->recs, blk_part(cid), CID_LEN + r.len,
-				     &dst)) != 0)
+		hash_sha256(r.data, r.len, digest);
+		if ((rc = sorter_add(w->recs, blk_part(o->in.codec, digest),
+				     DIGEST_LEN + r.len, &dst)) != 0)
 			return rc;
-		memcpy(dst, cid, CID_LEN);
-		memcpy(dst + CID_LEN, r.data, r.len);
-		/* tag 42, bytes(37), 0x00, CID */
-		link[0] = 0xd8;
-		link[1] = 0x2a;
-		link[2] = 0x58;
-		link[3] = CID_LEN + 1;
-		link[4] = 0;
-		val = link;
-		vlen = LINK_LEN;
+		memcpy(dst, digest, DIGEST_LEN);
+		memcpy(dst + DIGEST_LEN, r.data, r.len);
+		/* the entry keeps the digest; the build makes the link */
+		val = digest;
+		vlen = DIGEST_LEN;
 	} else if (o->in.codec == CODEC_RAW) {
 		buf_reset(&w->val);
 		if ((rc = hamt_value_encode_bytes(r.data, r.len, &w->val)) != 0)
@@ -682,15 +698,16 @@ static int node_put(void *payload, const struct cid *c, const uint8_t *data,
 		    size_t len)
 {
 	struct worker *w = payload;
-	uint8_t cid[CID_MAX_BYTES], *dst;
-	size_t cl = cid_to_bytes(c, cid);
-	if (cl != CID_LEN || cid[1] != CODEC_DAG_CBOR)
+	uint8_t *dst;
+	if (c->version != 1 || c->codec != CODEC_DAG_CBOR ||
+	    c->mh_code != MH_SHA2_256 || c->digest_len != DIGEST_LEN)
 		return err_set(-EINVAL, "HAMT build: unexpected node CID");
-	int rc = sorter_add(w->nodes, blk_part(cid), CID_LEN + len, &dst);
+	int rc = sorter_add(w->nodes, blk_part(CODEC_DAG_CBOR, c->digest),
+			    DIGEST_LEN + len, &dst);
 	if (rc)
 		return rc;
-	memcpy(dst, cid, CID_LEN);
-	memcpy(dst + CID_LEN, data, len);
+	memcpy(dst, c->digest, DIGEST_LEN);
+	memcpy(dst + DIGEST_LEN, data, len);
 	atomic_fetch_add(&w->pl->nodes_made, 1);
 	return 0;
 }
@@ -714,12 +731,19 @@ static int build_job(struct worker *w, unsigned job)
 		return 0;
 	if (total > w->itcap) {
 		struct hamt_item *v = malloc((size_t)total * sizeof(*v));
-		if (!v)
+		uint8_t *l =
+		    pl->o->link ? malloc((size_t)total * LINK_LEN) : NULL;
+		if (!v || (pl->o->link && !l)) {
+			free(v);
+			free(l);
 			return err_set(-ENOMEM,
 				       "out of memory for %llu entries",
 				       (unsigned long long)total);
+		}
 		free(w->it);
+		free(w->links);
 		w->it = v;
+		w->links = l;
 		w->itcap = (size_t)total;
 	}
 	struct hamt_item *it = w->it;
@@ -747,6 +771,17 @@ static int build_job(struct worker *w, unsigned job)
 			x->klen = kl;
 			x->val = r + ENT_HDR + kl;
 			x->vlen = len - ENT_HDR - kl;
+			if (pl->o->link) {
+				/* the entry holds the record's digest */
+				uint8_t *l = w->links + (n - 1) * LINK_LEN;
+				if (x->vlen != DIGEST_LEN) {
+					rc = err_set(-EIO, "sort: bad entry");
+					goto out;
+				}
+				link_encode(pl->o->in.codec, x->val, l);
+				x->val = l;
+				x->vlen = LINK_LEN;
+			}
 			x->ord = be64(r + 8);
 			if (hl > 8) {
 				size_t got;
@@ -967,23 +1002,20 @@ struct out {
 	struct car_writer *car;
 };
 
-static int out_put(struct pipeline *pl, struct out *out, const uint8_t *rec,
+static int out_put(struct out *out, const uint8_t *cid, const uint8_t *data,
 		   size_t len)
 {
 	if (out->bulk)
-		return store_bulk_put(out->bulk, rec, CID_LEN, rec + CID_LEN,
-				      len - CID_LEN);
+		return store_bulk_put(out->bulk, cid, CID_LEN, data, len);
 	struct cid c;
-	int rc = cid_from_bytes(&c, rec, CID_LEN, NULL);
-	(void)pl;
-	return rc ? rc
-		  : car_writer_put(out->car, &c, rec + CID_LEN, len - CID_LEN);
+	int rc = cid_from_bytes(&c, cid, CID_LEN, NULL);
+	return rc ? rc : car_writer_put(out->car, &c, data, len);
 }
 
 static int write_blocks(struct pipeline *pl, struct out *out)
 {
 	const struct pipeline_opts *o = pl->o;
-	uint8_t prev[CID_LEN];
+	uint8_t prev[DIGEST_LEN], cid[CID_LEN];
 	int have_prev = 0, rc = 0;
 	if (o->car) {
 		struct cid ph = {.version = 1,
@@ -1013,14 +1045,16 @@ static int write_blocks(struct pipeline *pl, struct out *out)
 		size_t len;
 		uint64_t n = 0;
 		while ((rc = sorter_merge_next(m, &r, &len, NULL)) == 1) {
-			if (have_prev && memcmp(prev, r, CID_LEN) == 0)
+			if (have_prev && memcmp(prev, r, DIGEST_LEN) == 0)
 				continue; /* the same block again */
-			memcpy(prev, r, CID_LEN);
+			memcpy(prev, r, DIGEST_LEN);
 			have_prev = 1;
-			if ((rc = out_put(pl, out, r, len)) != 0)
+			blk_cid(p, r, cid);
+			if ((rc = out_put(out, cid, r + DIGEST_LEN,
+					  len - DIGEST_LEN)) != 0)
 				break;
 			pl->w_blocks++;
-			pl->w_bytes += len - CID_LEN;
+			pl->w_bytes += len - DIGEST_LEN;
 			if ((++n & 4095) == 0) {
 				atomic_fetch_add(&pl->blocks_done, 4096);
 				atomic_store(&pl->wbytes_done, pl->w_bytes);
@@ -1429,6 +1463,7 @@ out:
 			sorter_scratch_free(&w->sx);
 			arena_free(&w->ar);
 			free(w->it);
+			free(w->links);
 			buf_free(&w->val);
 			free(w->rbuf);
 		}
