@@ -413,19 +413,141 @@ static int scan_value(struct scan *s)
 	}
 }
 
-int json_scan(const char *p, size_t n, const char *field, size_t flen,
+/* ------------------------------------------------- the fast checker */
+
+/* An error at offset i of the text: "what" or "what, found X". */
+static int fail_at(const uint8_t *base, size_t n, size_t i, const char *what,
+		   int found)
+{
+	struct scan s = {base, n, i, 0, NULL, 0, NULL};
+	return found ? fail_char(&s, what) : fail(&s, what);
+}
+
+/* The rest of a string token from p (just after its opening quote): the
+ * position after the closing quote, or NULL with *err and *at set.
+ * `*escaped` is set if it has an escape. */
+static inline const uint8_t *str_end(const uint8_t *p, const uint8_t *end,
+				     int *escaped, const char **err,
+				     const uint8_t **at)
+{
+	for (;;) {
+#ifdef __SSE2__
+		const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+		const __m128i sp = _mm_set1_epi8(0x20);
+		while (end - p >= 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)p);
+			__m128i m =
+			    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q),
+						      _mm_cmpeq_epi8(v, bs)),
+					 _mm_cmplt_epi8(v, sp));
+			unsigned mask = (unsigned)_mm_movemask_epi8(m);
+			if (mask) {
+				p += __builtin_ctz(mask);
+				goto special;
+			}
+			p += 16;
+		}
+#endif
+		if (p >= end) {
+			*err = "unterminated string";
+			*at = p;
+			return NULL;
+		}
+		if (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') {
+			p++;
+			continue;
+		}
+#ifdef __SSE2__
+	special:
+#endif
+		if (*p == '"')
+			return p + 1;
+		if (*p == '\\') {
+			*escaped = 1;
+			size_t left = (size_t)(end - p);
+			uint8_t e = left > 1 ? p[1] : 0;
+			if (e == 'u') {
+				long u = hex4(p + 2, left - 2);
+				if (u < 0) {
+					*err = "bad \\u escape";
+					*at = p;
+					return NULL;
+				}
+				if (u >= 0xDC00 && u <= 0xDFFF) {
+					*err = "lone low surrogate escape";
+					*at = p;
+					return NULL;
+				}
+				if (u >= 0xD800 && u <= 0xDBFF) {
+					long lo = -1;
+					if (left > 7 && p[6] == '\\' &&
+					    p[7] == 'u')
+						lo = hex4(p + 8, left - 8);
+					if (lo < 0xDC00 || lo > 0xDFFF) {
+						*err = "high surrogate escape "
+						       "without a low one";
+						*at = p;
+						return NULL;
+					}
+					p += 12;
+				} else {
+					p += 6;
+				}
+			} else if (e == '"' || e == '\\' || e == '/' ||
+				   e == 'b' || e == 'f' || e == 'n' ||
+				   e == 'r' || e == 't') {
+				p += 2;
+			} else {
+				*err = left > 1 ? "bad escape"
+						: "unterminated string";
+				*at = p;
+				return NULL;
+			}
+			continue;
+		}
+		if (*p < 0x20) {
+			*err = "control character in string";
+			*at = p;
+			return NULL;
+		}
+		size_t k = utf8_seq(p, (size_t)(end - p));
+		if (!k) {
+			*err = "invalid UTF-8 in string";
+			*at = p;
+			return NULL;
+		}
+		p += k;
+	}
+}
+
+#define WS(c) ((c) == ' ' || (c) == '\t' || (c) == '\n' || (c) == '\r')
+#define SKIP_WS()                                                              \
+	do {                                                                   \
+		while (p < end && WS(*p))                                      \
+			p++;                                                   \
+	} while (0)
+
+/* One pass over the text with an explicit stack: every position lives in
+ * a register (the recursive functions above serve json_scan_keys). */
+int json_scan(const char *text, size_t n, const char *field, size_t flen,
 	      enum json_kind *kind, struct json_span *member)
 {
-	struct json_span none = {0};
-	struct scan s = {(const uint8_t *)p,	 n, 0, 0, field, flen,
-			 member ? member : &none};
+	const uint8_t *const base = (const uint8_t *)text;
+	const uint8_t *p = base, *end = base + n;
+	uint8_t stack[JSON_SCAN_MAX_DEPTH]; /* 1: object, 0: array */
+	unsigned depth = 0;
+	int want = 0; /* 1: the next value is the member looked for; 2: in it */
+	const uint8_t *vstart = NULL;
+	const char *err = NULL;
+	const uint8_t *at = NULL;
+	int escaped;
 	if (member)
 		*member = (struct json_span){0};
-	if (!member)
-		s.field = NULL;
-	skip_ws(&s);
-	if (s.i < n && kind) {
-		switch (s.p[s.i]) {
+	else
+		field = NULL;
+	SKIP_WS();
+	if (p < end && kind) {
+		switch (*p) {
 		case '{':
 			*kind = JSON_KIND_OBJECT;
 			break;
@@ -445,15 +567,167 @@ int json_scan(const char *p, size_t n, const char *field, size_t flen,
 			break;
 		}
 	}
-	if (s.i < n && s.p[s.i] != '{')
-		s.field = NULL;
-	int rc = scan_value(&s);
-	if (rc)
-		return rc;
-	skip_ws(&s);
-	if (s.i != n)
-		return fail_char(&s, "expected the end of the text");
-	return 0;
+value:
+	if (p >= end)
+		return fail_at(base, n, (size_t)(p - base),
+			       "unexpected end of text", 0);
+	if (want == 1) { /* the value of the member looked for starts */
+		vstart = p;
+		want = 2;
+	}
+	switch (*p) {
+	case '"':
+		escaped = 0;
+		if (!(p = str_end(p + 1, end, &escaped, &err, &at)))
+			return fail_at(base, n, (size_t)(at - base), err, 0);
+		goto after;
+	case '{':
+		if (depth == JSON_SCAN_MAX_DEPTH)
+			return fail_at(base, n, (size_t)(p - base),
+				       "nesting too deep", 0);
+		stack[depth++] = 1;
+		p++;
+		SKIP_WS();
+		if (p < end && *p == '}') {
+			p++;
+			depth--;
+			goto after;
+		}
+		goto key;
+	case '[':
+		if (depth == JSON_SCAN_MAX_DEPTH)
+			return fail_at(base, n, (size_t)(p - base),
+				       "nesting too deep", 0);
+		stack[depth++] = 0;
+		p++;
+		SKIP_WS();
+		if (p < end && *p == ']') {
+			p++;
+			depth--;
+			goto after;
+		}
+		goto value;
+	case 't':
+		if (end - p < 4 || memcmp(p, "true", 4))
+			return fail_at(base, n, (size_t)(p - base),
+				       "expected a value", 1);
+		p += 4;
+		goto after;
+	case 'f':
+		if (end - p < 5 || memcmp(p, "false", 5))
+			return fail_at(base, n, (size_t)(p - base),
+				       "expected a value", 1);
+		p += 5;
+		goto after;
+	case 'n':
+		if (end - p < 4 || memcmp(p, "null", 4))
+			return fail_at(base, n, (size_t)(p - base),
+				       "expected a value", 1);
+		p += 4;
+		goto after;
+	default: {
+		const uint8_t *q = p;
+		if (q < end && *q == '-')
+			q++;
+		if (q >= end || !is_digit(*q)) {
+			if (p == q)
+				return fail_at(base, n, (size_t)(p - base),
+					       "expected a value", 1);
+			return fail_at(base, n, (size_t)(q - base),
+				       "expected a digit", 1);
+		}
+		if (*q == '0')
+			q++;
+		else
+			while (q < end && is_digit(*q))
+				q++;
+		if (q < end && *q == '.') {
+			q++;
+			if (q >= end || !is_digit(*q))
+				return fail_at(base, n, (size_t)(q - base),
+					       "expected a digit after '.'", 1);
+			while (q < end && is_digit(*q))
+				q++;
+		}
+		if (q < end && (*q == 'e' || *q == 'E')) {
+			q++;
+			if (q < end && (*q == '+' || *q == '-'))
+				q++;
+			if (q >= end || !is_digit(*q))
+				return fail_at(base, n, (size_t)(q - base),
+					       "expected a digit in the "
+					       "exponent",
+					       1);
+			while (q < end && is_digit(*q))
+				q++;
+		}
+		p = q;
+		goto after;
+	}
+	}
+key:
+	/* p is at a member name of the object on top of the stack */
+	if (p >= end || *p != '"')
+		return fail_at(base, n, (size_t)(p - base),
+			       "expected a member name", 1);
+	{
+		const uint8_t *name = p;
+		escaped = 0;
+		if (!(p = str_end(p + 1, end, &escaped, &err, &at)))
+			return fail_at(base, n, (size_t)(at - base), err, 0);
+		if (depth == 1 && field &&
+		    name_is((const char *)name, (size_t)(p - name), escaped,
+			    field, flen)) {
+			if (member->p)
+				return fail_at(base, n, (size_t)(name - base),
+					       "the key field appears twice",
+					       0);
+			want = 1;
+		}
+		SKIP_WS();
+		if (p >= end || *p != ':')
+			return fail_at(base, n, (size_t)(p - base),
+				       "expected ':'", 1);
+		p++;
+		SKIP_WS();
+		goto value;
+	}
+after:
+	/* a value just ended */
+	if (depth == 1 && want == 2) {
+		member->p = (const char *)vstart;
+		member->len = (size_t)(p - vstart);
+		want = 0;
+	}
+	SKIP_WS();
+	if (depth == 0) {
+		if (p != end)
+			return fail_at(base, n, (size_t)(p - base),
+				       "expected the end of the text", 1);
+		return 0;
+	}
+	if (p < end && *p == ',') {
+		p++;
+		SKIP_WS();
+		if (stack[depth - 1])
+			goto key;
+		goto value;
+	}
+	if (stack[depth - 1]) {
+		if (p < end && *p == '}') {
+			p++;
+			depth--;
+			goto after;
+		}
+		return fail_at(base, n, (size_t)(p - base),
+			       "expected ',' or '}'", 1);
+	}
+	if (p < end && *p == ']') {
+		p++;
+		depth--;
+		goto after;
+	}
+	return fail_at(base, n, (size_t)(p - base), "expected ',' or ']'", 1);
 }
 
 /* ------------------------------------------------------------ keys */

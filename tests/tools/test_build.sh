@@ -88,6 +88,10 @@ for v in "--threads 1" "--threads 2" "--threads 2 --mem 1K" "--threads 1 --mem 1
 	esac
 	check '"$HAMT" verify --store "$t/v$name" "$r" >/dev/null'
 done
+# from a pipe (read in turns, not mapped)
+cat "$t/big.ol" | "$HAMT" build --store "$t/vpipe" --format ol - >"$t/v.out" 2>/dev/null
+check '[ "$(root_of "$t/v.out")" = "$want" ]'
+check '[ "$("$BLOCKS" "$t/vpipe")" = "$wantb" ]'
 # the same records through tsv (key column 2, record column 5)
 cut -f2,5 "$t/big.ol" | "$HAMT" build --store "$t/bigtsv" - >"$t/v.out" 2>/dev/null
 check '[ "$(root_of "$t/v.out")" = "$want" ]'

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "hamt/hamt.h"
@@ -520,8 +521,75 @@ static void test_bad_line(void)
 	CHECK(st.keys == 4999);
 }
 
+/* Input from a pipe (read in turns, not mapped): lines cross the reads
+ * everywhere with a small chunk; one line is longer than a chunk. */
+static void test_pipe(void)
+{
+	const char *dir = test_tmpdir("bulk-pipe");
+	char in[4200], store[4200];
+	snprintf(in, sizeof(in), "%s/in.ol", dir);
+	snprintf(store, sizeof(store), "%s/store", dir);
+	make_input(in, INPUT_OL, 0, 3000, 2500, 99);
+	FILE *f = fopen(in, "a");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fprintf(f, "/t\t/long\t1\t2\t{\"x\":\"");
+	for (int i = 0; i < 5000; i++)
+		fputc('a' + i % 26, f);
+	fprintf(f, "\"}\n");
+	fclose(f);
+	struct pipeline_opts o =
+	    opts(INPUT_OL, CODEC_RAW, NULL, 1, 8, 3, MH_SHA2_256);
+	struct ref ref;
+	ref_build(in, &o, &ref);
+	int fds[2];
+	CHECK(pipe(fds) == 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		size_t len;
+		uint8_t *data = test_read_file(in, &len);
+		for (size_t off = 0; data && off < len;) {
+			/* odd-sized writes */
+			size_t n = len - off < 777 ? len - off : 777;
+			ssize_t w = write(fds[1], data + off, n);
+			if (w <= 0)
+				_exit(1);
+			off += (size_t)w;
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	int saved = dup(0);
+	dup2(fds[0], 0);
+	close(fds[0]);
+	struct pipeline_stats st;
+	struct cid root;
+	o.threads = 2;
+	o.mem = (uint64_t)1 << 30;
+	o.chunk = 1000; /* smaller than the long line */
+	o.spill_dir = dir;
+	o.store_dir = store;
+	o.input = "-";
+	CHECK_OK(pipeline_run(&o, &root, &st));
+	dup2(saved, 0);
+	close(saved);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(cid_equal(&root, &ref.root));
+	CHECK(st.keys == ref.keys);
+	struct cidset got;
+	store_blocks(store, &got);
+	CHECK(set_equal(&got, &ref.blocks));
+	free(got.v);
+	free(ref.blocks.v);
+}
+
 int main(void)
 {
+	test_pipe();
 	test_random();
 	test_existing_store();
 	test_bad_line();
