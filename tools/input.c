@@ -111,6 +111,9 @@ static int member_keys(struct input_scratch *s, struct json_span m,
 {
 	struct keyctx k = {s, 0};
 	buf_reset(&s->keys);
+	/* never a NULL base, even when every key is empty */
+	if (buf_reserve(&s->keys, 1))
+		return err_set(-ENOMEM, "out of memory");
 	if (!s->kcap) {
 		s->koff = malloc(16 * sizeof(*s->koff));
 		if (!s->koff)
@@ -179,8 +182,9 @@ int input_parse_line(const struct input_opts *o, const char *line, size_t len,
 				return rc;
 			out->data = s->rec.data;
 			out->len = s->rec.len;
-			return line_key(s, (const char *)s->tmp.data,
-					s->tmp.len, out);
+			return line_key(
+			    s, s->tmp.data ? (const char *)s->tmp.data : "",
+			    s->tmp.len, out);
 		}
 		struct json_span m;
 		if ((rc = parse_jsonl_record(line, len, o->key_field,

@@ -1,24 +1,30 @@
 /* pipeline.c - read, sort, build and write in parallel (see pipeline.h).
  *
  * Threads: `threads` workers read and parse; then `threads` workers build
- * while one writer thread (which alone uses the LMDB write transaction)
- * writes; a monitor thread prints progress and gives freed sort pages back
- * to the kernel. The main thread starts and joins them and builds the
- * root.
+ * the sub-trees and, once out of build work, sort the writer's next block
+ * partitions ahead of it (PREP_AHEAD at most); the writer is the main
+ * thread (it alone uses the LMDB write transaction); the last builder to
+ * finish encodes the root. A monitor thread prints the progress line,
+ * gives freed sort pages back to the kernel and pre-faults the heap the
+ * writer's LMDB pages come from.
  *
- * Records in the sorters (all fields big-endian unless said):
+ * Records in the sorters (big-endian unless said):
  *   entry  hash[0..8) | ord (8) | klen (4, host order) | key | value
  *          partition hash[0]; `ord` = chunk number << 32 | entry number in
- *          the chunk, so a later line of a key sorts after an earlier one.
- *          Only 8 hash bytes are kept: the build recomputes the full hash
- *          and puts entries whose 8 bytes tie in full-hash order.
- *   block  binary CID (36 bytes: CIDv1, raw or DAG-CBOR, sha2-256) | data
- *          partition 0..255 raw by digest[0], 256..511 DAG-CBOR.
+ *          the chunk, so a later line of a key sorts after an earlier one;
+ *          value: the record's digest when values are links (the build
+ *          makes the link), else the inline value. Only 8 hash bytes are
+ *          kept: the build recomputes the full hash and puts entries whose
+ *          8 bytes tie in full-hash order.
+ *   block  sha2-256 digest (32) | data
+ *          partition 0..255 raw blocks by digest[0], 256..511 DAG-CBOR
+ *          ones: the order of their binary CIDs (01 55 12 20 digest, then
+ *          01 71 12 20 digest).
  *
  * Locks: pl->lock guards the failure, bad-line and line-count records;
- * pl->rlock the reading of a non-mapped input; pl->wlock/wcond the
- * writer's wait for the nodes; pl->mlock/mcond the monitor's sleep. None
- * is held while taking another.
+ * pl->rlock the reading of a non-mapped input; pl->wlock/wcond the nodes'
+ * readiness and the partitions sorted ahead; pl->mlock/mcond the monitor's
+ * sleep. None is held while taking another.
  */
 #include "tools/pipeline.h"
 
@@ -382,7 +388,8 @@ static int chunk_next(struct worker *w, const char **data, size_t *len,
 		w->rbuf = b;
 		w->rcap = cap;
 	}
-	memcpy(w->rbuf, pl->left, pl->nleft);
+	if (pl->nleft)
+		memcpy(w->rbuf, pl->left, pl->nleft);
 	have = pl->nleft;
 	pl->nleft = 0;
 	for (;;) {
@@ -409,7 +416,8 @@ static int chunk_next(struct worker *w, const char **data, size_t *len,
 				pl->left = b;
 				pl->capleft = rest;
 			}
-			memcpy(pl->left, w->rbuf + cut, rest);
+			if (rest)
+				memcpy(pl->left, w->rbuf + cut, rest);
 			pl->nleft = rest;
 			*data = (const char *)w->rbuf;
 			*len = cut;
