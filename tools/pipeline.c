@@ -219,7 +219,8 @@ struct pipeline {
 	/* build */
 	struct hamt_bulk *bulk;
 	atomic_uint next_job, jobs_done, builders_done;
-	struct hamt_stats hs; /* of the whole tree, once built */
+	atomic_uint full_hash_jobs; /* jobs that needed whole key hashes */
+	struct hamt_stats hs;	    /* of the whole tree, once built */
 	double t_built;
 	unsigned njobs, parts_per_job;
 	/* write; wlock guards nodes_ready and the prep_ fields */
@@ -720,6 +721,23 @@ static int node_put(void *payload, const struct cid *c, const uint8_t *data,
 	return 0;
 }
 
+/* Do more than bucketSize of the sorted items share their first
+ * (64 / bitWidth) * bitWidth hash bits? */
+static int needs_full_hash(const struct hamt_item *it, size_t n,
+			   const struct hamt_params *p)
+{
+	unsigned bits = (64 / p->bit_width) * p->bit_width;
+	uint64_t mask = bits >= 64 ? ~(uint64_t)0 : ~(~(uint64_t)0 >> bits);
+	size_t run = 1;
+	for (size_t i = 1; i < n; i++) {
+		if ((be64(it[i].hash) & mask) != (be64(it[i - 1].hash) & mask))
+			run = 1;
+		else if (++run > p->bucket_size)
+			return 1;
+	}
+	return 0;
+}
+
 static int build_job(struct worker *w, unsigned job)
 {
 	struct pipeline *pl = w->pl;
@@ -791,15 +809,10 @@ static int build_job(struct worker *w, unsigned job)
 				x->vlen = LINK_LEN;
 			}
 			x->ord = be64(r + 8);
-			if (hl > 8) {
-				size_t got;
-				rc = hash_key(pl->o->params.hash_alg, x->key,
-					      x->klen, x->hash, &got);
-				if (rc)
-					goto out;
-			} else {
-				memcpy(x->hash, r, hl);
-			}
+			/* the 8 kept bytes; the rest only when needed */
+			memcpy(x->hash, r, hl < 8 ? hl : 8);
+			if (hl > 8)
+				memset(x->hash + 8, 0, hl - 8);
 		}
 		sorter_merge_close(m);
 		m = NULL;
@@ -807,7 +820,24 @@ static int build_job(struct worker *w, unsigned job)
 			goto out;
 		rc = 0;
 	}
-	/* entries whose first 8 hash bytes tie: in full-hash order */
+	/* Which of the hash is needed: a node at depth d reads bits
+	 * [d*bw, d*bw+bw). The kept 64 bits cover the depths below
+	 * D = 64/bw; a node at depth D exists only if more than bucketSize
+	 * entries share the first D*bw bits. Only then are the full hashes
+	 * computed (the key is hashed again) and ties of the 8 bytes put in
+	 * full-hash order; else the tail of every hash stays zero and is
+	 * never read, and entries that tie are in one bucket, sorted by key
+	 * there. */
+	if (hl > 8 &&
+	    (pl->o->full_hash || needs_full_hash(it, n, &pl->o->params))) {
+		for (size_t i = 0; i < n; i++) {
+			size_t got;
+			if ((rc = hash_key(pl->o->params.hash_alg, it[i].key,
+					   it[i].klen, it[i].hash, &got)) != 0)
+				goto out;
+		}
+		atomic_fetch_add(&pl->full_hash_jobs, 1);
+	}
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
 		while (j < n && memcmp(it[j].hash, it[i].hash, 8) == 0)

@@ -56,8 +56,10 @@ struct pipeline_opts {
 	const char *car;
 	/* set (by a signal handler) to abandon the build; may be NULL */
 	volatile sig_atomic_t *stop;
-	int progress; /* print a progress line to stderr */
-	size_t chunk; /* bytes of input per chunk; 0: 4 MiB (tests use less) */
+	int progress;  /* print a progress line to stderr */
+	size_t chunk;  /* bytes of input per chunk; 0: 4 MiB (tests use less) */
+	int full_hash; /* tests: always hash keys again in the build (the
+			  path taken when 64 hash bits are not enough) */
 };
 
 struct pipeline_stats {
