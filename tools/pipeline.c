@@ -221,6 +221,7 @@ struct pipeline {
 	atomic_uint next_job, jobs_done, builders_done;
 	atomic_uint full_hash_jobs; /* jobs that needed whole key hashes */
 	struct hamt_stats hs;	    /* of the whole tree, once built */
+	unsigned ent_runs;	    /* run files of the entry sorters, freed */
 	double t_built;
 	unsigned njobs, parts_per_job;
 	/* write; wlock guards nodes_ready and the prep_ fields */
@@ -991,6 +992,13 @@ static void finish_root(struct worker *w)
 		}
 		pl->hs = hs;
 	}
+	/* every entry is in the tree: their sorters (and run files, which
+	 * can be large) go now, not at the end */
+	for (unsigned i = 0; i < pl->nw; i++) {
+		pl->ent_runs += sorter_runs(pl->w[i].ents);
+		sorter_free(pl->w[i].ents);
+		pl->w[i].ents = NULL;
+	}
 	pl->t_built = now_s();
 	pthread_mutex_lock(&pl->wlock);
 	pl->nodes_ready = 1;
@@ -1487,12 +1495,14 @@ out:
 	}
 	if (pl->pool)
 		st->mem_peak = sorter_pool_peak(pl->pool);
+	st->spills = pl->ent_runs;
 	if (pl->w) {
 		for (unsigned i = 0; i < pl->nw; i++) {
 			struct worker *w = &pl->w[i];
 			if (w->ents)
-				st->spills += sorter_runs(w->ents) +
-					      sorter_runs(w->recs) +
+				st->spills += sorter_runs(w->ents);
+			if (w->recs)
+				st->spills += sorter_runs(w->recs) +
 					      sorter_runs(w->nodes);
 			sorter_free(w->ents);
 			sorter_free(w->recs);
