@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hamt/err.h"
@@ -325,6 +326,15 @@ int cmd_build(int argc, char **argv)
 		return rc < 0 ? 0 : rc;
 	struct pipeline_opts *o = &b.p;
 	if (b.tmp) {
+		struct stat sb;
+		if (stat(b.tmp, &sb) != 0 || !S_ISDIR(sb.st_mode) ||
+		    access(b.tmp, W_OK) != 0) {
+			fprintf(stderr,
+				"hamt build: --tmp %s: not a writable "
+				"directory\n",
+				b.tmp);
+			return 2;
+		}
 		o->spill_dir = b.tmp;
 	} else {
 		spill = default_spill_dir(o->store_dir ? o->store_dir : o->car,

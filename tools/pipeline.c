@@ -1403,6 +1403,13 @@ int pipeline_run(const struct pipeline_opts *o, struct cid *root,
 	if (o->store_dir && store_exists(o->store_dir) &&
 	    (rc = store_open(&pl->store, o->store_dir, 0)) != 0)
 		goto out;
+	struct stat sb;
+	if (o->store_dir && !pl->store && stat(o->store_dir, &sb) == 0 &&
+	    !S_ISDIR(sb.st_mode)) {
+		rc = err_set(-ENOTDIR, "store %s: not a directory",
+			     o->store_dir);
+		goto out;
+	}
 	if ((rc = sorter_pool_new(&pl->pool)) != 0)
 		goto out;
 	pl->w = calloc(pl->nw, sizeof(*pl->w));

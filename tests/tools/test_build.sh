@@ -214,6 +214,9 @@ expect_err "no output" '"$HAMT" build "$OL"' "--store DIR or --car FILE"
 expect_err "bad --mem" '"$HAMT" build --store "$t/u" --mem 12Q "$OL"' "bad size"
 expect_err "bad --threads" '"$HAMT" build --store "$t/u" --threads 0 "$OL"' "--threads"
 expect_err "bad codec" '"$HAMT" build --store "$t/u" --codec json "$OL"' "unknown codec"
+touch "$t/afile"
+expect_err "store is a file" '"$HAMT" build --store "$t/afile" "$OL"' "not a directory"
+expect_err "bad --tmp" '"$HAMT" build --store "$t/u" --tmp "$t/nodir" "$OL"' "not a writable directory"
 check '[ ! -e "$t/u/data.mdb" ]'
 check '"$HAMT" build --help | grep -q -- "--skip-bad"'
 
