@@ -59,6 +59,7 @@
 #define LINK_LEN (5 + CID_LEN) /* DAG-CBOR of a link */
 #define BAD_KEEP 10	       /* malformed lines reported when skipped */
 #define TRIM_KEEP ((uint64_t)64 << 20)
+#define BUILDER_NICE 5 /* builders yield to the writer */
 
 /* ------------------------------------------------------ record kinds */
 
@@ -1010,6 +1011,10 @@ static void *build_main(void *arg)
 {
 	struct worker *w = arg;
 	struct pipeline *pl = w->pl;
+	/* The writer is the one thread that can write: a builder gives way
+	 * to it (a lower priority for this thread only; best effort) and
+	 * takes what CPU is left, all of it while the writer waits. */
+	setpriority(PRIO_PROCESS, (id_t)gettid(), BUILDER_NICE);
 	while (!stopped(pl)) {
 		unsigned j = atomic_fetch_add(&pl->next_job, 1);
 		if (j >= pl->njobs)
