@@ -58,7 +58,7 @@ int hamt_writer_emit(struct hamt_writer *w, struct hamt_enc *e, int root,
 	return 0;
 }
 
-static void kv_sort(struct hamt_kv *kv, size_t n)
+void hamt_kv_sort(struct hamt_kv *kv, size_t n)
 {
 	for (size_t i = 1; i < n; i++) {
 		struct hamt_kv x = kv[i];
@@ -104,7 +104,7 @@ int hamt_build_node(struct hamt_writer *w, const struct hamt_item *items,
 				kv[k - i] = (struct hamt_kv){
 				    items[k].key, items[k].klen, items[k].val,
 				    items[k].vlen};
-			kv_sort(kv, j - i);
+			hamt_kv_sort(kv, j - i);
 			rc = hamt_enc_bucket(enc, (uint32_t)idx, kv, j - i);
 		} else {
 			struct cid child;

@@ -2,6 +2,7 @@
 #ifndef HAMT_HAMT_INT_H
 #define HAMT_HAMT_INT_H
 
+#include "hamt/bulk.h"
 #include "hamt/hamt.h"
 #include "hamt/hash.h"
 #include "hamt/node.h"
@@ -57,20 +58,17 @@ int hamt_load_node(struct store *s, const struct cid *c, int is_root,
 /* The same through the map's node cache, if it has one. */
 int hamt_node_get(struct hamt *h, const struct cid *c, struct hamt_node **out);
 
-/* An entry with its key hash, the unit of work of build and merge. */
-struct hamt_item {
-	uint8_t hash[HASH_MAX_BYTES];
-	const uint8_t *key;
-	size_t klen;
-	const uint8_t *val; /* NULL: delete (merge only) */
-	size_t vlen;
-	size_t ord; /* input position: the later one wins */
-};
+/* struct hamt_item, an entry with its key hash (the unit of work of build
+ * and merge), is in hamt/bulk.h, whose callers make them. */
 
 /* Sort items by (hash, key, ord) and keep only the last item per key.
  * Returns the new count. */
 size_t hamt_items_sort_dedup(struct hamt_item *items, size_t n,
 			     size_t hash_len);
+
+/* Sort a bucket's entries by key bytes (insertion sort: buckets are small).
+ */
+void hamt_kv_sort(struct hamt_kv *kv, size_t n);
 
 /* Context of one build or merge: parameters, scratch and the sink. */
 struct hamt_writer {

@@ -14,6 +14,19 @@ long hamt_hash_index(const uint8_t *hash, size_t hash_len, unsigned depth,
 	size_t start = (size_t)depth * bit_width;
 	if (start + bit_width > hash_len * 8)
 		return -1;
+	if (bit_width == 8) /* the default: one whole byte */
+		return hash[depth];
+	if ((start & 7) + bit_width <= 24) {
+		/* within three bytes: one shift and mask */
+		size_t b = start >> 3;
+		uint32_t w = (uint32_t)hash[b] << 16;
+		if (b + 1 < hash_len)
+			w |= (uint32_t)hash[b + 1] << 8;
+		if (b + 2 < hash_len)
+			w |= hash[b + 2];
+		return (long)((w >> (24 - (start & 7) - bit_width)) &
+			      ((1u << bit_width) - 1));
+	}
 	uint32_t v = 0;
 	for (unsigned i = 0; i < bit_width; i++) {
 		size_t bit = start + i;
@@ -528,23 +541,64 @@ int hamt_enc_link(struct hamt_enc *e, uint32_t slot, const struct cid *c)
 	return hamt_value_encode_link(c, &e->body);
 }
 
+/* The head of a CBOR item of major type `mt` and argument v, shortest
+ * form, at p (room for 9 bytes); returns its length. */
+static size_t cbor_head(uint8_t *p, unsigned mt, uint64_t v)
+{
+	mt <<= 5;
+	if (v < 24) {
+		p[0] = (uint8_t)(mt | v);
+		return 1;
+	}
+	if (v <= 0xff) {
+		p[0] = (uint8_t)(mt | 24);
+		p[1] = (uint8_t)v;
+		return 2;
+	}
+	if (v <= 0xffff) {
+		p[0] = (uint8_t)(mt | 25);
+		p[1] = (uint8_t)(v >> 8);
+		p[2] = (uint8_t)v;
+		return 3;
+	}
+	if (v <= 0xffffffffu) {
+		p[0] = (uint8_t)(mt | 26);
+		for (int i = 0; i < 4; i++)
+			p[1 + i] = (uint8_t)(v >> (24 - 8 * i));
+		return 5;
+	}
+	p[0] = (uint8_t)(mt | 27);
+	for (int i = 0; i < 8; i++)
+		p[1 + i] = (uint8_t)(v >> (56 - 8 * i));
+	return 9;
+}
+
 int hamt_enc_bucket(struct hamt_enc *e, uint32_t slot,
 		    const struct hamt_kv *kvs, size_t n)
 {
+	/* [ [key-bytes, value] ... ]: sized first, then written in place */
+	size_t need = HEAD_MAX;
+	for (size_t i = 0; i < n; i++)
+		need += 1 + HEAD_MAX + kvs[i].klen + kvs[i].vlen;
+	int rc = buf_reserve(&e->body, need);
+	if (rc)
+		return rc;
 	e->bitmap[slot >> 3] |= (uint8_t)(1u << (slot & 7));
 	e->nelem++;
-	int rc = put_head(&e->body, cbor_encode_array_start, n);
-	for (size_t i = 0; !rc && i < n; i++) {
-		rc = put_head(&e->body, cbor_encode_array_start, 2);
-		if (!rc)
-			rc = put_head(&e->body, cbor_encode_bytestring_start,
-				      kvs[i].klen);
-		if (!rc)
-			rc = buf_append(&e->body, kvs[i].key, kvs[i].klen);
-		if (!rc)
-			rc = buf_append(&e->body, kvs[i].val, kvs[i].vlen);
+	uint8_t *p = e->body.data + e->body.len;
+	p += cbor_head(p, 4, n); /* array */
+	for (size_t i = 0; i < n; i++) {
+		*p++ = 0x82;			   /* array of 2 */
+		p += cbor_head(p, 2, kvs[i].klen); /* bytes */
+		if (kvs[i].klen) /* an empty key may come with no pointer */
+			memcpy(p, kvs[i].key, kvs[i].klen);
+		p += kvs[i].klen;
+		if (kvs[i].vlen)
+			memcpy(p, kvs[i].val, kvs[i].vlen);
+		p += kvs[i].vlen;
 	}
-	return rc;
+	e->body.len = (size_t)(p - e->body.data);
+	return 0;
 }
 
 int hamt_enc_finish(struct hamt_enc *e, const struct hamt_params *root,

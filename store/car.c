@@ -396,6 +396,8 @@ struct car_writer {
 	char *path;
 	char *tmp;
 	int err;
+	size_t hdr_off, hdr_len; /* where the header's CBOR is */
+	unsigned char *patch;	 /* a new header to write at finish */
 };
 
 /* The DAG-CBOR header {"roots": [...], "version": 1}, built with libcbor in
@@ -501,8 +503,9 @@ int car_writer_open(struct car_writer **out, const char *path,
 	setvbuf(w->f, NULL, _IOFBF, 1u << 20);
 	if ((rc = encode_header(roots, nroots, &hdr, &hlen)) < 0)
 		goto fail;
-	if ((rc = wr(w, vb, varint_encode(hlen, vb))) < 0 ||
-	    (rc = wr(w, hdr, hlen)) < 0)
+	w->hdr_off = varint_encode(hlen, vb);
+	w->hdr_len = hlen;
+	if ((rc = wr(w, vb, w->hdr_off)) < 0 || (rc = wr(w, hdr, hlen)) < 0)
 		goto fail;
 	free(hdr);
 	*out = w;
@@ -532,11 +535,35 @@ int car_writer_put(struct car_writer *w, const struct cid *c,
 	return 0;
 }
 
+int car_writer_set_root(struct car_writer *w, const struct cid *root)
+{
+	unsigned char *hdr = NULL;
+	size_t hlen = 0;
+	int rc = encode_header(root, 1, &hdr, &hlen);
+	if (rc < 0)
+		return rc;
+	if (hlen != w->hdr_len) {
+		free(hdr);
+		return err_set(-EINVAL,
+			       "CAR: the new root's header is %zu "
+			       "bytes, the old one %zu",
+			       hlen, w->hdr_len);
+	}
+	free(w->patch);
+	w->patch = hdr;
+	return 0;
+}
+
 int car_writer_finish(struct car_writer *w)
 {
 	int rc = w->err;
 	if (!rc && fflush(w->f) != 0)
 		rc = err_set(-errno, "%s: write: %s", w->tmp, strerror(errno));
+	if (!rc && w->patch &&
+	    pwrite(fileno(w->f), w->patch, w->hdr_len, (off_t)w->hdr_off) !=
+		(ssize_t)w->hdr_len)
+		rc = err_set(errno ? -errno : -EIO, "%s: write: %s", w->tmp,
+			     strerror(errno ? errno : EIO));
 	if (!rc && fsync(fileno(w->f)) < 0)
 		rc = err_set(-errno, "%s: fsync: %s", w->tmp, strerror(errno));
 	if (fclose(w->f) != 0 && !rc)
@@ -581,6 +608,7 @@ void car_writer_abort(struct car_writer *w)
 		unlink(w->tmp);
 		free(w->tmp);
 	}
+	free(w->patch);
 	free(w->path);
 	free(w);
 }

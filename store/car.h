@@ -44,6 +44,11 @@ int car_writer_open(struct car_writer **out, const char *path,
 		    const struct cid *roots, size_t nroots);
 int car_writer_put(struct car_writer *w, const struct cid *c,
 		   const uint8_t *data, size_t len);
+/* Replace the single root given at open with `root` (for a writer that
+ * learns its root after writing the blocks: open with a placeholder CID of
+ * the same binary length). The header is rewritten at finish. -EINVAL if
+ * the header would change length. */
+int car_writer_set_root(struct car_writer *w, const struct cid *root);
 /* Flush, fsync and rename into place; frees the writer either way. */
 int car_writer_finish(struct car_writer *w);
 /* Discard (removes the temporary file) and free. NULL is a no-op. */

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1280,6 +1281,135 @@ void store_txn_abort(struct store_txn *t)
 	if (t->s)
 		writer_release(t->s);
 	free(t);
+}
+
+/* ----------------------------------------------------------- bulk load */
+
+/* Every STORE_BULK_KICK bytes, start writeback of what LMDB has written
+ * (spilled pages) so the commit's fsync finds less left to do. */
+#define STORE_BULK_KICK ((uint64_t)64 << 20)
+
+struct store_bulk {
+	struct store_txn *t;
+	MDB_cursor *cur;
+	uint8_t last[CID_MAX_BYTES]; /* greatest key before the load */
+	size_t last_len;
+	int appending; /* past `last` (or the store was empty) */
+	uint8_t prev[CID_MAX_BYTES];
+	size_t prev_len;
+	uint64_t stored, present, since_kick;
+	int fd;
+};
+
+int store_bulk_begin(struct store_txn *t, struct store_bulk **out)
+{
+	MDB_val k, v;
+	*out = NULL;
+	if (t->err)
+		return err_set(t->err, "store: transaction already failed");
+	struct store_bulk *b = calloc(1, sizeof(*b));
+	if (!b)
+		return err_set(-ENOMEM, "out of memory");
+	b->t = t;
+	b->fd = -1;
+	int rc = mdb_cursor_open(t->txn, t->s->blocks, &b->cur);
+	if (rc) {
+		free(b);
+		return txn_fail(t, rc, "store: open cursor");
+	}
+	rc = mdb_cursor_get(b->cur, &k, &v, MDB_LAST);
+	if (rc == MDB_NOTFOUND) {
+		b->appending = 1;
+	} else if (rc) {
+		mdb_cursor_close(b->cur);
+		free(b);
+		return txn_fail(t, rc, "store: read blocks");
+	} else {
+		/* keys are binary CIDs; a longer one could only come from a
+		 * foreign writer: then never append */
+		b->last_len =
+		    k.mv_size < sizeof(b->last) ? k.mv_size : sizeof(b->last);
+		memcpy(b->last, k.mv_data, b->last_len);
+		if (k.mv_size > sizeof(b->last))
+			memset(b->last, 0xff, sizeof(b->last));
+	}
+	mdb_filehandle_t fd;
+	if (mdb_env_get_fd(t->s->env, &fd) == 0)
+		b->fd = fd;
+	*out = b;
+	return 0;
+}
+
+static int key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+	int c = memcmp(a, b, al < bl ? al : bl);
+	if (c)
+		return c;
+	return al < bl ? -1 : (al > bl ? 1 : 0);
+}
+
+int store_bulk_put(struct store_bulk *b, const uint8_t *cid, size_t cidlen,
+		   const uint8_t *data, size_t len)
+{
+	struct store_txn *t = b->t;
+	char txt[CID_MAX_TEXT];
+	if (t->err)
+		return err_set(t->err, "store: transaction already failed");
+	if (cidlen == 0 || cidlen > CID_MAX_BYTES)
+		return err_set(-EINVAL, "store: bulk put of a bad CID");
+	if (b->prev_len && key_cmp(b->prev, b->prev_len, cid, cidlen) >= 0)
+		return err_set(-EINVAL, "store: bulk put out of CID order");
+	memcpy(b->prev, cid, cidlen);
+	b->prev_len = cidlen;
+	if (len > STORE_MAX_BLOCK) {
+		struct cid c;
+		if (cid_from_bytes(&c, cid, cidlen, NULL) == 0)
+			cid_format(&c, txt);
+		else
+			snprintf(txt, sizeof(txt), "(bad CID)");
+		return err_set(-EFBIG,
+			       "block %s: %zu bytes is over the %u "
+			       "byte limit",
+			       txt, len, STORE_MAX_BLOCK);
+	}
+	if (atomic_load(&t->s->fault_after) >= 0 &&
+	    atomic_fetch_sub(&t->s->fault_after, 1) <= 0) {
+		atomic_store(&t->s->fault_after, 0);
+		return t->err = err_set(-EIO, "store: bulk put: injected write "
+					      "fault (store_fault_after)");
+	}
+	MDB_val k = {cidlen, (void *)cid}, v = {len, (void *)data};
+	if (!b->appending && key_cmp(cid, cidlen, b->last, b->last_len) > 0)
+		b->appending = 1;
+	int rc = mdb_cursor_put(b->cur, &k, &v,
+				b->appending ? MDB_APPEND : MDB_NOOVERWRITE);
+	if (rc == MDB_KEYEXIST && !b->appending) {
+		b->present++;
+		return 0;
+	}
+	if (rc)
+		return txn_fail(t, rc, "store: write block");
+	b->stored++;
+	b->since_kick += len + cidlen;
+	if (b->since_kick >= STORE_BULK_KICK && b->fd >= 0) {
+		/* a hint only: its failure changes nothing */
+		(void)sync_file_range(b->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+		b->since_kick = 0;
+	}
+	return 0;
+}
+
+void store_bulk_end(struct store_bulk *b, uint64_t *stored, uint64_t *present)
+{
+	if (!b)
+		return;
+	if (stored)
+		*stored = b->stored;
+	if (present)
+		*present = b->present;
+	if (b->cur)
+		mdb_cursor_close(b->cur);
+	free(b);
 }
 
 /* ------------------------------------------------- for other store/ code */

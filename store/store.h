@@ -128,6 +128,29 @@ int store_txn_commit(struct store_txn *t);
 /* Discard the txn and free it. NULL is a no-op. */
 void store_txn_abort(struct store_txn *t);
 
+/* Bulk loading (hamt build): blocks put through a store_bulk must come in
+ * strictly increasing order of their binary CIDs, all in the write
+ * transaction `t`. A block whose CID sorts after every block the store
+ * held when the bulk load began is appended (MDB_APPEND: pages are filled
+ * in order, no B-tree search, no half-empty pages); an earlier one is
+ * inserted in order through the same cursor, or skipped when the store has
+ * it already (blocks are deduplicated by CID). Nothing is visible before
+ * store_txn_commit(); store_txn_abort() drops all of it. One store_bulk per
+ * transaction at a time; use `t` for nothing else until store_bulk_end().
+ */
+struct store_bulk;
+int store_bulk_begin(struct store_txn *t, struct store_bulk **out);
+/* Put one block; `cid` is the binary CID (cid_to_bytes form) of `data`,
+ * which is not re-hashed here. -EINVAL if the CID is not after the
+ * previous one; -EFBIG over STORE_MAX_BLOCK; -ENOSPC when the disk or map
+ * is full (the transaction has then failed: only abort is left). Honours
+ * store_fault_after() like store_txn_put(). */
+int store_bulk_put(struct store_bulk *b, const uint8_t *cid, size_t cidlen,
+		   const uint8_t *data, size_t len);
+/* Finish and free; `stored` and `present` (may be NULL) get the number of
+ * blocks written and of blocks the store had already. NULL is a no-op. */
+void store_bulk_end(struct store_bulk *b, uint64_t *stored, uint64_t *present);
+
 /* For other store/ modules only (the staging area, which must share the
  * commit's LMDB write transaction): the LMDB handles behind the front.
  * The environment and the `staging` database handle live as long as the

@@ -1,119 +1,191 @@
-/* cmd_build.c - hamt build: records -> a new map, in one store transaction. */
+/* cmd_build.c - hamt build: records -> a new map (tools/pipeline.h). */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <malloc.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "hamt/err.h"
 #include "tools/cmd.h"
-#include "tools/input.h"
+#include "tools/pipeline.h"
 
-struct build_opts {
-	const char *store;
-	const char *ref;
-	const char *file;
-	struct hamt_params params;
-	enum input_format format;
-	int link;
-};
+#define MAX_THREADS 256
 
-/* A parsed record: offsets into the key and value arenas. */
-struct rec {
-	size_t koff, klen, voff, vlen;
-	size_t boff, blen; /* the linked value block, in the block arena */
-	struct cid block;
-};
+static volatile sig_atomic_t interrupted;
 
-struct recs {
-	struct rec *v;
-	size_t n, cap;
-	struct buf keys, vals, blocks;
-};
-
-static double now_s(void)
+static void on_signal(int sig)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	(void)sig;
+	interrupted = 1;
 }
 
-static int read_all(const char *path, struct buf *out)
+/* "123", "64K", "512M", "8G", "1T" (powers of 1024). 0 or -1. */
+static int parse_size(const char *s, uint64_t *out)
 {
-	FILE *f = stdin;
-	if (path && strcmp(path, "-") != 0) {
-		f = fopen(path, "rb");
-		if (!f)
-			return err_set(-errno, "%s: %s", path, strerror(errno));
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return -1;
+	unsigned shift = 0;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		break;
+	default:
+		return -1;
 	}
-	int rc = 0;
+	if (*end && end[1] != '\0' &&
+	    !((end[1] == 'B' || end[1] == 'b') && end[2] == '\0'))
+		return -1;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static unsigned cpus(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return (unsigned)CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+/* The default memory budget: a quarter of RAM, at least 256 MiB. */
+static uint64_t default_mem(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	uint64_t ram = pages > 0 && psize > 0
+			   ? (uint64_t)pages * (uint64_t)psize
+			   : (uint64_t)4 << 30;
+	uint64_t m = ram / 4;
+	return m < ((uint64_t)256 << 20) ? (uint64_t)256 << 20 : m;
+}
+
+/* Where spill files go by default: the store directory, or the nearest
+ * directory above it that exists; the CAR file's directory. */
+static char *default_spill_dir(const char *target, int is_dir)
+{
+	char *d = strdup(target);
+	if (!d)
+		return NULL;
 	for (;;) {
-		rc = buf_reserve(out, 1 << 20);
-		if (rc)
-			break;
-		size_t got =
-		    fread(out->data + out->len, 1, out->cap - out->len, f);
-		out->len += got;
-		if (got == 0) {
-			if (ferror(f))
-				rc = err_set(-EIO, "%s: read error",
-					     path ? path : "stdin");
-			break;
+		if (is_dir && access(d, W_OK) == 0)
+			return d;
+		is_dir = 1;
+		char *slash = strrchr(d, '/');
+		if (!slash) {
+			free(d);
+			return strdup(".");
 		}
+		if (slash == d) {
+			d[1] = '\0';
+			return d;
+		}
+		*slash = '\0';
 	}
-	if (f != stdin)
-		fclose(f);
-	return rc;
 }
 
-static int parse_opts(int argc, char **argv, struct build_opts *o)
+struct build_cmd {
+	struct pipeline_opts p;
+	int codec_set, quiet;
+	const char *key;
+	const char *tmp;
+};
+
+static int parse_opts(int argc, char **argv, struct build_cmd *b)
 {
 	static const struct option opts[] = {
 	    {"store", required_argument, NULL, 's'},
 	    {"ref", required_argument, NULL, 'r'},
+	    {"car", required_argument, NULL, 'c'},
 	    {"bit-width", required_argument, NULL, 'w'},
 	    {"bucket-size", required_argument, NULL, 'b'},
 	    {"format", required_argument, NULL, 'f'},
 	    {"values", required_argument, NULL, 'v'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"codec", required_argument, NULL, 'C'},
+	    {"threads", required_argument, NULL, 't'},
+	    {"mem", required_argument, NULL, 'm'},
+	    {"tmp", required_argument, NULL, 'T'},
+	    {"skip-bad", no_argument, NULL, 'S'},
+	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
+	struct pipeline_opts *o = &b->p;
 	int c;
 	char *end;
 	hamt_params_default(&o->params);
-	o->format = INPUT_TSV;
+	o->in.format = INPUT_TSV;
 	o->link = 1;
+	o->threads = cpus();
+	o->mem = default_mem();
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+s:r:w:b:f:v:h", opts, NULL)) !=
-	       -1) {
+	while ((c = getopt_long(argc, argv, "+s:r:c:w:b:f:v:k:C:t:m:T:Sqh",
+				opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			o->store = optarg;
+			o->store_dir = optarg;
 			break;
 		case 'r':
 			o->ref = optarg;
 			break;
+		case 'c':
+			o->car = optarg;
+			break;
 		case 'w':
-		case 'b': {
+		case 'b':
+		case 't': {
 			unsigned long v = strtoul(optarg, &end, 10);
 			if (*end || !*optarg || v > 65536)
 				return cmd_bad_usage("bad number '%s'", optarg);
 			if (c == 'w')
 				o->params.bit_width = (unsigned)v;
-			else
+			else if (c == 'b')
 				o->params.bucket_size = (unsigned)v;
+			else if (v < 1 || v > MAX_THREADS)
+				return cmd_bad_usage("--threads '%s': want 1 "
+						     "to 256",
+						     optarg);
+			else
+				o->threads = (unsigned)v;
 			break;
 		}
 		case 'f':
 			if (!strcmp(optarg, "tsv"))
-				o->format = INPUT_TSV;
+				o->in.format = INPUT_TSV;
 			else if (!strcmp(optarg, "jsonl"))
-				o->format = INPUT_JSONL;
+				o->in.format = INPUT_JSONL;
+			else if (!strcmp(optarg, "ol"))
+				o->in.format = INPUT_OL;
 			else
 				return cmd_bad_usage("unknown format '%s' "
-						     "(tsv or jsonl)",
+						     "(tsv, jsonl or ol)",
 						     optarg);
 			break;
 		case 'v':
@@ -126,6 +198,38 @@ static int parse_opts(int argc, char **argv, struct build_opts *o)
 						     "(link or inline)",
 						     optarg);
 			break;
+		case 'k':
+			if (!*optarg)
+				return cmd_bad_usage("%s", "--key: empty field "
+							   "name");
+			b->key = optarg;
+			break;
+		case 'C':
+			if (!strcmp(optarg, "raw"))
+				o->in.codec = CODEC_RAW;
+			else if (!strcmp(optarg, "dag-cbor"))
+				o->in.codec = CODEC_DAG_CBOR;
+			else
+				return cmd_bad_usage("unknown codec '%s' (raw "
+						     "or dag-cbor)",
+						     optarg);
+			b->codec_set = 1;
+			break;
+		case 'm':
+			if (parse_size(optarg, &o->mem) || o->mem == 0)
+				return cmd_bad_usage("bad size '%s' (e.g. "
+						     "512M, 8G)",
+						     optarg);
+			break;
+		case 'T':
+			b->tmp = optarg;
+			break;
+		case 'S':
+			o->skip_bad = 1;
+			break;
+		case 'q':
+			b->quiet = 1;
+			break;
 		case 'h':
 			cmd_help();
 			return -1;
@@ -135,12 +239,34 @@ static int parse_opts(int argc, char **argv, struct build_opts *o)
 					     argv[optind - 1]);
 		}
 	}
-	if (!o->store)
-		return cmd_bad_usage("%s", "--store DIR is required");
+	if (!o->store_dir && !o->car)
+		return cmd_bad_usage("%s", "--store DIR or --car FILE is "
+					   "required");
+	if (o->store_dir && o->car)
+		return cmd_bad_usage("%s", "give --store DIR or --car FILE, "
+					   "not both");
+	if (o->ref && !o->store_dir)
+		return cmd_bad_usage("%s", "--ref needs --store");
 	if (argc - optind > 1)
 		return cmd_bad_usage("unexpected argument '%s'",
 				     argv[optind + 1]);
-	o->file = optind < argc ? argv[optind] : NULL;
+	o->input = optind < argc ? argv[optind] : NULL;
+	if (b->key && o->in.format == INPUT_TSV)
+		return cmd_bad_usage("%s", "--key needs --format jsonl or ol "
+					   "(a field of a JSON record)");
+	o->in.key_field = b->key;
+	o->in.key_field_len = b->key ? strlen(b->key) : 0;
+	if (o->in.format == INPUT_JSONL && !b->key) {
+		/* the {"key", "value"} form: values are DAG-CBOR */
+		if (b->codec_set && o->in.codec != CODEC_DAG_CBOR)
+			return cmd_bad_usage("%s",
+					     "--codec raw needs --key FIELD "
+					     "with jsonl (the whole line is "
+					     "then the record)");
+		o->in.codec = CODEC_DAG_CBOR;
+	} else if (!b->codec_set) {
+		o->in.codec = CODEC_RAW;
+	}
 	if (hamt_params_check(&o->params)) {
 		fprintf(stderr, "hamt build: %s\n", err_msg());
 		return 2;
@@ -148,176 +274,106 @@ static int parse_opts(int argc, char **argv, struct build_opts *o)
 	return 0;
 }
 
-static int add_rec(struct recs *r, const struct build_opts *o, const char *key,
-		   size_t klen, const uint8_t *val, size_t vlen, uint64_t codec)
+static void summary(const struct pipeline_stats *st, const struct cid *root,
+		    int link)
 {
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 1024;
-		struct rec *v = realloc(r->v, cap * sizeof(*v));
-		if (!v)
-			return err_set(-ENOMEM, "out of memory");
-		r->v = v;
-		r->cap = cap;
-	}
-	struct rec *x = &r->v[r->n];
-	memset(x, 0, sizeof(*x));
-	x->koff = r->keys.len;
-	x->klen = klen;
-	int rc = buf_append(&r->keys, key, klen);
-	if (rc)
-		return rc;
-	x->voff = r->vals.len;
-	if (o->link) {
-		if (vlen > STORE_MAX_WRITE)
-			return err_set(-EFBIG,
-				       "value is %zu bytes, over the %u-byte "
-				       "block limit",
-				       vlen, STORE_MAX_WRITE);
-		cid_of_block(&x->block, codec, val, vlen);
-		x->boff = r->blocks.len;
-		x->blen = vlen;
-		rc = buf_append(&r->blocks, val, vlen);
-		if (!rc)
-			rc = hamt_value_encode_link(&x->block, &r->vals);
-	} else if (codec == CODEC_RAW) {
-		rc = hamt_value_encode_bytes(val, vlen, &r->vals);
-	} else {
-		rc = buf_append(&r->vals, val, vlen);
-	}
-	if (rc)
-		return rc;
-	x->vlen = r->vals.len - x->voff;
-	r->n++;
-	return 0;
-}
-
-static int parse_input(const struct build_opts *o, const struct buf *in,
-		       struct recs *r)
-{
-	struct buf key = {0}, val = {0};
-	const char *p = (const char *)in->data;
-	const char *end = p + in->len;
-	unsigned long line = 0;
-	int rc = 0;
-	while (p < end && !rc) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		const char *next = nl ? nl + 1 : end;
-		line++;
-		if (len && p[len - 1] == '\r')
-			len--;
-		if (len == 0) {
-			p = next;
-			continue;
-		}
-		if (o->format == INPUT_TSV) {
-			const char *k, *v;
-			size_t kl, vl;
-			rc = input_tsv_line(p, len, &k, &kl, &v, &vl);
-			if (!rc)
-				rc = add_rec(r, o, k, kl, (const uint8_t *)v,
-					     vl, CODEC_RAW);
-		} else {
-			buf_reset(&key);
-			buf_reset(&val);
-			rc = input_jsonl_line(p, len, &key, &val);
-			if (!rc)
-				rc = add_rec(r, o, (const char *)key.data,
-					     key.len, val.data, val.len,
-					     CODEC_DAG_CBOR);
-		}
-		if (rc)
-			err_wrap(rc, "%s:%lu",
-				 o->file && strcmp(o->file, "-") ? o->file
-								 : "stdin",
-				 line);
-		p = next;
-	}
-	buf_free(&key);
-	buf_free(&val);
-	return rc;
-}
-
-static int txn_sink_put(void *payload, const struct cid *c, const uint8_t *data,
-			size_t len)
-{
-	return store_txn_put(payload, c, data, len);
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	char txt[CID_MAX_TEXT];
+	uint64_t recblocks =
+	    st->blocks >= st->node_blocks ? st->blocks - st->node_blocks : 0;
+	fprintf(stderr,
+		"records %llu, keys %llu, blocks %llu (%llu records, %llu "
+		"nodes; %llu already stored), bytes %llu, depth %u\n",
+		(unsigned long long)st->records, (unsigned long long)st->keys,
+		(unsigned long long)st->blocks,
+		(unsigned long long)(link ? recblocks : 0),
+		(unsigned long long)st->node_blocks,
+		(unsigned long long)st->present, (unsigned long long)st->bytes,
+		st->depth);
+	if (st->bad_lines || st->no_key || st->ignored ||
+	    st->entries != st->keys)
+		fprintf(stderr,
+			"lines %llu: %llu malformed (skipped), %llu without "
+			"a key (skipped), %llu key values not a string or "
+			"integer; %llu keys given, %llu replaced by a later "
+			"line\n",
+			(unsigned long long)st->lines,
+			(unsigned long long)st->bad_lines,
+			(unsigned long long)st->no_key,
+			(unsigned long long)st->ignored,
+			(unsigned long long)st->entries,
+			(unsigned long long)(st->entries - st->keys));
+	double rate = st->t_total > 0 ? (double)st->records / st->t_total : 0;
+	fprintf(stderr,
+		"time: read %.2fs, build %.2fs, write %.2fs, commit %.2fs, "
+		"total %.2fs (%.0f records/s); %.1f MiB input; sort memory "
+		"peak %.0f MiB, %u spill runs; peak RSS %ld MiB\n",
+		st->t_read, st->t_build, st->t_write, st->t_commit, st->t_total,
+		rate, (double)st->input_bytes / (1 << 20),
+		(double)st->mem_peak / (1 << 20), st->spills,
+		ru.ru_maxrss / 1024);
+	(void)root;
+	(void)txt;
 }
 
 int cmd_build(int argc, char **argv)
 {
-	struct build_opts o = {0};
-	int rc = parse_opts(argc, argv, &o);
+	struct build_cmd b = {0};
+	char *spill = NULL;
+	int rc = parse_opts(argc, argv, &b);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	double t0 = now_s();
-	struct buf in = {0};
-	struct recs r = {0};
-	struct hamt_entry *entries = NULL;
-	struct store *s = NULL;
-	struct store_txn *txn = NULL;
-	struct hamt_stats st = {0};
+	struct pipeline_opts *o = &b.p;
+	if (b.tmp) {
+		struct stat sb;
+		if (stat(b.tmp, &sb) != 0 || !S_ISDIR(sb.st_mode) ||
+		    access(b.tmp, W_OK) != 0) {
+			fprintf(stderr,
+				"hamt build: --tmp %s: not a writable "
+				"directory\n",
+				b.tmp);
+			return 2;
+		}
+		o->spill_dir = b.tmp;
+	} else {
+		spill = default_spill_dir(o->store_dir ? o->store_dir : o->car,
+					  o->store_dir != NULL);
+		if (!spill) {
+			fprintf(stderr, "hamt build: out of memory\n");
+			return 1;
+		}
+		o->spill_dir = spill;
+	}
+	/* the writer's LMDB pages (up to 512 MiB) are malloc()ed one at a
+	 * time: grow the heap in large steps, not a system call per page;
+	 * and never shrink it (giving back half a GiB page by page when the
+	 * store closes took seconds; the process ends right after) */
+	mallopt(M_TOP_PAD, 64 << 20);
+	mallopt(M_TRIM_THRESHOLD, INT_MAX);
+	o->progress = !b.quiet && isatty(STDERR_FILENO);
+	o->stop = &interrupted;
+	struct sigaction sa, old_int, old_term;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	struct pipeline_stats st;
 	struct cid root;
-	rc = read_all(o.file, &in);
-	if (!rc)
-		rc = parse_input(&o, &in, &r);
-	if (rc) {
-		rc = cmd_fail(NULL);
-		goto out;
+	rc = pipeline_run(o, &root, &st);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	free(spill);
+	if (rc == -EINTR || (rc && interrupted)) {
+		fprintf(stderr, "hamt build: interrupted; nothing was written "
+				"(the store and its refs are unchanged)\n");
+		return 130;
 	}
-	double t1 = now_s();
-	entries = calloc(r.n ? r.n : 1, sizeof(*entries));
-	if (!entries) {
-		rc = cmd_fail("out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < r.n; i++)
-		entries[i] =
-		    (struct hamt_entry){r.keys.data + r.v[i].koff, r.v[i].klen,
-					r.vals.data + r.v[i].voff, r.v[i].vlen};
-	if (cmd_open(o.store, CMD_CREATE, NULL, &s, NULL)) {
-		rc = 1;
-		goto out;
-	}
-	rc = store_txn_begin(s, &txn);
-	for (size_t i = 0; !rc && o.link && i < r.n; i++)
-		rc = store_txn_put(txn, &r.v[i].block,
-				   r.blocks.data + r.v[i].boff, r.v[i].blen);
-	struct hamt_sink sink = {txn_sink_put, txn};
-	if (!rc)
-		rc = hamt_build(&o.params, entries, r.n, &sink, &root, &st);
-	if (!rc && o.ref)
-		rc = store_txn_set_ref(txn, o.ref, &root);
-	if (!rc) {
-		rc = store_txn_commit(txn);
-		txn = NULL;
-	}
-	if (rc) {
-		rc = cmd_fail(NULL);
-		goto out;
-	}
-	double t2 = now_s();
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
+	if (rc)
+		return cmd_fail(NULL);
 	char txt[CID_MAX_TEXT];
-	fprintf(stderr,
-		"records %zu, keys %llu, node blocks %llu (%llu bytes), value "
-		"blocks %zu (%zu bytes), depth %u; parse %.2fs, build+write "
-		"%.2fs, peak RSS %ld MiB\n",
-		r.n, (unsigned long long)st.keys, (unsigned long long)st.blocks,
-		(unsigned long long)st.bytes, o.link ? r.n : 0,
-		o.link ? r.blocks.len : 0, st.depth, t1 - t0, t2 - t1,
-		ru.ru_maxrss / 1024);
+	summary(&st, &root, o->link);
 	printf("%s\n", cid_format(&root, txt));
-	rc = 0;
-out:
-	store_txn_abort(txn);
-	store_close(s);
-	free(entries);
-	free(r.v);
-	buf_free(&r.keys);
-	buf_free(&r.vals);
-	buf_free(&r.blocks);
-	buf_free(&in);
-	return rc;
+	return 0;
 }

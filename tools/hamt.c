@@ -21,14 +21,35 @@ static const struct cmd {
 	const char *help;
 } CMDS[] = {
     {"build", cmd_build,
-     "hamt build --store DIR [--ref NAME] [--bit-width N] [--bucket-size N]\n"
-     "           [--format tsv|jsonl] [--values link|inline] [FILE|-]",
+     "hamt build (--store DIR [--ref NAME] | --car FILE) [--format "
+     "tsv|jsonl|ol]\n"
+     "           [--key FIELD] [--codec raw|dag-cbor] [--values "
+     "link|inline]\n"
+     "           [--bit-width N] [--bucket-size N] [--threads N] [--mem "
+     "SIZE]\n"
+     "           [--tmp DIR] [--skip-bad] [--quiet] [FILE|-]",
      "Build a new map from records (one per line) and print its root CID\n"
-     "(the last line on stdout). tsv: key<TAB>value; jsonl: {\"key\": ...,\n"
-     "\"value\": ...}. link stores each value as its own block (raw for tsv,\n"
-     "DAG-CBOR for jsonl) and links it; inline stores it in the map.\n"
-     "Defaults: bit width 8, bucket size 3, tsv, link. With --ref the ref\n"
-     "is set to the new root in the same transaction.\n"},
+     "(the last line on stdout).\n"
+     "  tsv    key<TAB>value (the value is the record)\n"
+     "  jsonl  {\"key\": \"...\", \"value\": <any>} (the value, as "
+     "DAG-CBOR);\n"
+     "         with --key FIELD each line is a JSON object record\n"
+     "  ol     Open Library dump: type, key, revision, last-modified, "
+     "JSON\n"
+     "--key FIELD: the key is a top-level field of the JSON record (a\n"
+     "string or integer; an array gives one key per element; records\n"
+     "without it are skipped and counted); ol's default is column 2.\n"
+     "--codec: records stored as their exact bytes (raw, the default) or\n"
+     "as DAG-CBOR parsed from the JSON. --values link (default) stores\n"
+     "each record as its own block (deduplicated by CID) and links it;\n"
+     "inline puts it in the map. Defaults: bit width 8, bucket size 3.\n"
+     "--threads N (default: all cores); --mem SIZE (K/M/G; default a\n"
+     "quarter of RAM): sorted runs spill to --tmp DIR (default: the\n"
+     "store's directory) past it. --skip-bad skips malformed lines and\n"
+     "counts them; without it the first one stops the build. Blocks and\n"
+     "--ref go to the store in one transaction: an error or interruption\n"
+     "writes nothing. --car FILE writes a CARv1 instead of a store.\n"
+     "Progress shows on a terminal unless --quiet.\n"},
     {"get", cmd_get, "hamt get --store DIR ROOT KEY",
      "Write the contents of KEY (as a mounted file shows them) to stdout.\n"
      "Exit status 1 and \"not found\" when the key is absent.\n"},

@@ -1,9 +1,24 @@
-/* input.h - parsing the record files `hamt build` reads.
+/* input.h - what one line of a record file gives `hamt build`.
  *
- * tsv:   one "key<TAB>value" per line, split on the first tab; both UTF-8.
- * jsonl: one JSON object per line: {"key": "<string>", "value": <any>}.
- * Empty lines (and a final line without '\n') are accepted; a line ending
- * in "\r\n" loses the '\r'.
+ * Formats (each line parser is its own module):
+ *   tsv    key<TAB>value (parse_tsv.h)
+ *   jsonl  {"key": "...", "value": <any>}, or with a key field each line is
+ *          a JSON object record (parse_jsonl.h)
+ *   ol     the Open Library dump: type, key, revision, last-modified, JSON
+ *          (parse_ol.h)
+ * Empty lines are skipped by the caller; a line ending in "\r" loses it.
+ *
+ * A line gives one record (the bytes of its block, raw or DAG-CBOR) and
+ * zero or more keys: the format's key, or the values of a top-level field
+ * of a JSON record (json_scan_keys: a string, an integer, or each of those
+ * in an array). A record that gives no key is skipped by the caller.
+ *
+ * Which bytes a record is:
+ *   tsv                the value; as DAG-CBOR: the value parsed as JSON
+ *   jsonl (envelope)   the value, always DAG-CBOR
+ *   jsonl (key field)  the whole line; or the line as DAG-CBOR
+ *   ol                 column 5 (the JSON record); or it as DAG-CBOR
+ * No global state: any thread may call these with its own scratch.
  */
 #ifndef TOOLS_INPUT_H
 #define TOOLS_INPUT_H
@@ -13,21 +28,49 @@
 
 #include "hamt/buf.h"
 
-enum input_format { INPUT_TSV, INPUT_JSONL };
+enum input_format { INPUT_TSV, INPUT_JSONL, INPUT_OL };
 
-/* Parse one tsv line (without its newline): key and value point into
- * `line`. -EINVAL with a message if there is no tab or the key or value is
- * not valid UTF-8. */
-int input_tsv_line(const char *line, size_t len, const char **key, size_t *klen,
-		   const char **val, size_t *vlen);
+struct input_opts {
+	enum input_format format;
+	uint64_t codec;	       /* CODEC_RAW or CODEC_DAG_CBOR */
+	const char *key_field; /* NULL: the format's own key */
+	size_t key_field_len;
+};
 
-/* Parse one jsonl line: appends the key bytes to `key` and the DAG-CBOR of
- * the value to `val`. -EINVAL with a message on bad JSON or a missing or
- * non-string "key" or a missing "value". */
-int input_jsonl_line(const char *line, size_t len, struct buf *key,
-		     struct buf *val);
+struct input_key {
+	const uint8_t *p;
+	size_t len;
+};
 
-/* 1 if p[0..n) is valid UTF-8, else 0. */
+/* What one line gave. Pointers are into the line or the scratch and stay
+ * valid until the next call with the same scratch. */
+struct input_rec {
+	const uint8_t *data; /* the record's block bytes */
+	size_t len;
+	const struct input_key *keys;
+	size_t nkeys;
+	size_t ignored; /* key values of a kind that cannot be a key */
+};
+
+/* Per-thread working memory of input_parse_line; zero it before first use.
+ */
+struct input_scratch {
+	struct buf rec, keys, tmp;
+	size_t *koff; /* key offsets into `keys`, nkeys + 1 of them */
+	size_t kcap;
+	struct input_key *kv;
+	size_t kvcap;
+};
+
+/* Parse one line (without its newline and "\r"). 0, or -EINVAL with a
+ * message saying what is wrong (the caller adds the line number);
+ * -ENOMEM. */
+int input_parse_line(const struct input_opts *o, const char *line, size_t len,
+		     struct input_scratch *s, struct input_rec *out);
+void input_scratch_free(struct input_scratch *s);
+
+/* 1 if p[0..n) is valid UTF-8 (shortest form, no surrogates, at most
+ * U+10FFFF), else 0. */
 int input_utf8_valid(const uint8_t *p, size_t n);
 
 #endif

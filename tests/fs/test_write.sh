@@ -170,7 +170,11 @@ fusermount3 -uz "$T/mk" 2>/dev/null
 nclosed=$(wc -l < "$T/closed.log")
 check 'mount_fs "$K" main "$T/mk"'
 lost=0
-while read -r i; do [ "$(cat "$T/mk/c-$i" 2>/dev/null)" = "closed $i" ] || lost=$((lost + 1)); done < "$T/closed.log"
+while read -r i; do
+	c=
+	{ IFS= read -r c < "$T/mk/c-$i"; } 2>/dev/null # no fork per file
+	[ "$c" = "closed $i" ] || lost=$((lost + 1))
+done < "$T/closed.log"
 echo "killed the daemon after $nclosed closed files: $lost lost"
 check '[ "$nclosed" -gt 10 ] && [ "$lost" = 0 ]'
 umount_fs "$T/mk"

@@ -130,7 +130,8 @@ static struct store *the_store(void)
 	if (store)
 		return store;
 	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	snprintf(tree_store_dir, sizeof(tree_store_dir), "%s/fuzz_tree.XXXXXX", base);
+	snprintf(tree_store_dir, sizeof(tree_store_dir), "%s/fuzz_tree.XXXXXX",
+		 base);
 	FUZZ_CHECK(mkdtemp(tree_store_dir) != NULL);
 	FUZZ_CHECK(store_open(&store, tree_store_dir, STORE_CREATE) == 0);
 	FUZZ_CHECK(store_add_backend(store, &backend) == 0);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hamt/hamt.h"
@@ -21,6 +22,7 @@
 #include "store/staging.h"
 #include "store/store.h"
 #include "test.h"
+#include "tools/pipeline.h"
 
 /* ------------------------------------------------ failing allocations */
 
@@ -314,6 +316,68 @@ static void test_build(const char *pristine, enum fault f,
 	store_close(s);
 }
 
+/* --- `hamt build`'s parallel pipeline into a store that has a map --- */
+
+static void test_pipeline(const char *pristine, enum fault f,
+			  const struct cid *root0, const char *input)
+{
+	char dir[512], spill[600];
+	snprintf(dir, sizeof(dir), "%s", test_tmpdir("faults-pipeline"));
+	CHECK_OK(copy_dir(pristine, dir));
+	snprintf(spill, sizeof(spill), "%s/spill", dir);
+	CHECK(mkdir(spill, 0755) == 0);
+	struct store *s = NULL;
+	CHECK_OK(store_open(&s, dir, 0));
+	if (!s)
+		return;
+	size_t before = test_count_blocks(s);
+	unsigned long points = 0, bad = 0;
+	for (long long n = 0;; n++) {
+		struct pipeline_opts o = {0};
+		struct pipeline_stats st;
+		struct cid nr;
+		o.input = input;
+		o.in.format = INPUT_TSV;
+		o.in.codec = CODEC_RAW;
+		o.link = 1;
+		hamt_params_default(&o.params);
+		o.threads = 2;
+		o.mem = n % 2 ? 16 << 10 : 64 << 20; /* spill, or not */
+		o.spill_dir = spill;
+		o.store = s;
+		o.ref = "main";
+		o.chunk = 4096;
+		arm(s, f, n);
+		err_clear();
+		int rc = pipeline_run(&o, &nr, &st);
+		disarm(s);
+		if (rc == 0)
+			break;
+		points++;
+		if (!err_msg()[0] && bad++ < 5)
+			fprintf(stderr,
+				"pipeline, %s fault %lld: rc %d, no "
+				"message\n",
+				fault_name[f], n, rc);
+		if ((!intact(s, root0, NCHANGES) ||
+		     test_count_blocks(s) != before) &&
+		    bad++ < 5)
+			fprintf(stderr,
+				"pipeline, %s fault %lld: store changed\n",
+				fault_name[f], n);
+		if (n > 2000000) {
+			CHECK(!"pipeline build never succeeded");
+			break;
+		}
+	}
+	CHECK(bad == 0);
+	printf("hamt build (pipeline): %lu %s fault points, each left the "
+	       "store as it was\n",
+	       points, fault_name[f]);
+	total_points += points;
+	store_close(s);
+}
+
 /* --- an import of the spec fixture's CAR into an empty store --- */
 
 static void test_import(enum fault f)
@@ -381,10 +445,23 @@ int main(void)
 	CHECK_OK(staging_commit(s, "main", "main", &root0, NULL, &want, NULL));
 	store_close(s);
 
+	/* the input of the pipeline builds: NKEYS records in tsv */
+	char input[600];
+	snprintf(input, sizeof(input), "%s/input.tsv", ok);
+	FILE *in = fopen(input, "w");
+	for (size_t i = 0; in && i < NKEYS; i++) {
+		char k[32], r[64];
+		key_of(i, k);
+		rec_of(i, 9, r);
+		fprintf(in, "%s\t%s\n", k, r);
+	}
+	CHECK(in && fclose(in) == 0);
+
 	int nfaults = ALLOC_FAULTS ? 3 : 2;
 	for (int f = 0; f < nfaults; f++) {
 		test_commit(pristine, (enum fault)f, &root0, &want);
 		test_build(pristine, (enum fault)f, &root0);
+		test_pipeline(pristine, (enum fault)f, &root0, input);
 		if (f != F_READ) /* an import reads no block from the store */
 			test_import((enum fault)f);
 	}

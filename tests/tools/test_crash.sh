@@ -91,12 +91,15 @@ for round in $(seq 1 "$ROUNDS"); do
 	cur=$(root_of "$D")
 	if [ -z "$cur" ]; then bad "daemon killed, round $round: the map does not verify"; continue; fi
 	# the ref is a root this store's log knows (the old one or a commit's)
-	check '"$HAMT" log --store "$D" main | grep -q -- "-> $cur$"'
+	"$HAMT" log --store "$D" main > "$T/log"
+	check 'grep -q -- "-> $cur$" "$T/log"'
 	# every closed file is there: staged (journal replayed) or committed
 	check 'mount_fs "$D" main "$M"'
 	lost=0
 	while read -r i; do
-		[ "$(cat "$M/r$round-$i" 2>/dev/null)" = "round $round file $i" ] || lost=$((lost + 1))
+		c=
+		{ IFS= read -r c < "$M/r$round-$i"; } 2>/dev/null # no fork per file
+		[ "$c" = "round $round file $i" ] || lost=$((lost + 1))
 	done < "$T/closed.log"
 	closed_total=$((closed_total + $(wc -l < "$T/closed.log")))
 	lost_total=$((lost_total + lost))

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# hamt put / rm / status / commit / log: staging from the command line, a
-# commit equal to a fresh build of the final records, and commits killed
-# with SIGKILL at random moments (all or nothing).
+# hamt put / rm / status / commit / log: staging from the command line and
+# a commit equal to a fresh build of the final records.
 set -uo pipefail
 : "${HAMT:?}" "${FIXTURES:?}" "${TEST_TMP:?}"
 mkdir -p "$(dirname "${TEST_TMP%/}")"
@@ -92,42 +91,6 @@ expect_err "missing record file" '"$HAMT" put "${P[@]}" k "$t/none"' "none"
 expect_err "bad ref name" '"$HAMT" put --store "$S" --ref "a b" k "$t/one"' "ref|area"
 expect_err "commit with a bad ref name" '"$HAMT" commit --store "$S" --ref "a b"' "ref name"
 
-# --- crash: commits killed with SIGKILL at random moments
-C=$t/crash
-N=5000
-"$HAMT" build --store "$C" --ref main "$t/in.tsv" >/dev/null 2>&1
-old=$("$HAMT" get --store "$C" main alpha >/dev/null && "$HAMT" verify --store "$C" main | sed -n 's/^ok //p')
-mkdir "$t/rec"
-pad=$(head -c 3000 /dev/zero | tr '\0' x)
-seq 1 "$N" | awk -v p="$pad" '{printf "record %d %s\n", $1, p}' > "$t/recs"
-(cd "$t/rec" && split -l 1 -a 5 ../recs r)
-ls "$t/rec" | awk -v d="$t/rec" '{print "key" NR, d "/" $1}' |
-	xargs -P 4 -L 1 "$HAMT" put --store "$C" --ref main
-"$HAMT" status --store "$C" --ref main > "$t/crash.status"
-check '[ "$(tail -n 1 "$t/crash.status")" = "$N staged changes ($N puts, 0 deletes)" ]'
-cp -a "$C" "$t/pristine"
-new=$("$HAMT" commit --store "$C" --ref main 2>/dev/null)
-check '[[ "$new" == bafyrei* ]] && [ "$new" != "$old" ]'
-n_old=0 n_new=0
-for round in $(seq 1 20); do
-	rm -rf "$C"
-	cp -a "$t/pristine" "$C"
-	"$HAMT" commit --store "$C" --ref main >/dev/null 2>&1 &
-	pid=$!
-	sleep "0.$(printf '%03d' $((RANDOM % 100)))"
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	check '"$HAMT" verify --store "$C" main >/dev/null'
-	cur=$("$HAMT" verify --store "$C" main | sed -n 's/^ok //p')
-	"$HAMT" status --store "$C" --ref main > "$t/st.now"
-	if [ "$cur" = "$old" ] && cmp -s "$t/st.now" "$t/crash.status"; then
-		n_old=$((n_old + 1)); ok
-	elif [ "$cur" = "$new" ] && [ "$(cat "$t/st.now")" = "0 staged changes (0 puts, 0 deletes)" ]; then
-		n_new=$((n_new + 1)); ok
-	else
-		bad "round $round: root $cur, $(tail -n 1 "$t/st.now")"
-	fi
-done
-echo "crash rounds: $n_old left the old root with all staged, $n_new the new root with nothing staged"
+# (commits killed with SIGKILL at random moments: tests/tools/test_crash.sh)
 
 finish

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The bulk-build benchmark: N synthetic Open Library records (bench/gen_ol:
+# deterministic, ~260-byte JSON records, keys /books/OL..M, /works/OL..W,
+# /authors/OL..A) built with `hamt build --format ol` into a fresh LMDB
+# store; prints records/s per phase and overall, bytes written and peak
+# RSS. Then the JavaScript reference (ipld-hashmap, one insert at a time)
+# on the first REF_N (default 100,000) of the same records, hamt on the same
+# REF_N records, both roots (they must be equal) and the ratios.
+#
+# usage: bench/run_bulk.sh N [BUILD_DIR]
+# env:   WORK=DIR      where the input and the store go (default: a new
+#                      directory under /tmp, removed at the end; the 10M
+#                      input is ~3.2 GB and the store ~3.3 GB)
+#        THREADS=N     hamt build --threads (default: all cores)
+#        MEM=SIZE      hamt build --mem (default: hamt's)
+#        SMALL=1       16-byte keys and 32-byte values (tsv) instead
+#        REF_N=N       records for the reference (0: skip it)
+#        VERIFY=1      run hamt verify on the result
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+n=${1:?usage: bench/run_bulk.sh N [BUILD_DIR]}
+build=${2:-$here/build}
+ref_n=${REF_N:-100000}
+if [ -n "${WORK:-}" ]; then
+	work=$WORK
+	mkdir -p "$work"
+else
+	work=$(mktemp -d /tmp/hamtfs-bulk.XXXXXX)
+	trap 'rm -rf "$work"' EXIT
+fi
+opts=()
+[ -n "${THREADS:-}" ] && opts+=(--threads "$THREADS")
+[ -n "${MEM:-}" ] && opts+=(--mem "$MEM")
+if [ "${SMALL:-0}" = 1 ]; then
+	gen=(--small)
+	fmt=tsv
+else
+	gen=()
+	fmt=ol
+fi
+
+echo "generating $n records ($fmt) in $work ..."
+"$build/bench/gen_ol" "${gen[@]}" "$n" >"$work/in.txt"
+bytes_in=$(stat -c %s "$work/in.txt")
+rm -rf "$work/store"
+sync
+
+# one build; the summary lines give the phases
+run_build() { # INPUT STORE SUMMARY -> prints the root
+	local t0 t1
+	t0=$(date +%s.%N)
+	"$build/hamt" build --store "$2" --ref main --format "$fmt" --quiet "${opts[@]}" "$1" >"$3.root" 2>"$3"
+	t1=$(date +%s.%N)
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }' >"$3.wall"
+	tail -n 1 "$3.root"
+}
+field() { # SUMMARY REGEX: the number after REGEX in the summary
+	sed -n "s/.*$2 \([0-9.]*\).*/\1/p" "$1" | head -n 1
+}
+
+root=$(run_build "$work/in.txt" "$work/store" "$work/summary")
+wall=$(cat "$work/summary.wall")
+sed 's/^/hamt: /' "$work/summary"
+t_read=$(sed -n 's/.*time: read \([0-9.]*\)s.*/\1/p' "$work/summary")
+t_build=$(sed -n 's/.*, build \([0-9.]*\)s.*/\1/p' "$work/summary")
+t_write=$(sed -n 's/.*, write \([0-9.]*\)s.*/\1/p' "$work/summary")
+t_commit=$(sed -n 's/.*, commit \([0-9.]*\)s.*/\1/p' "$work/summary")
+rss=$(sed -n 's/.*peak RSS \([0-9]*\) MiB.*/\1/p' "$work/summary")
+blocks=$(field "$work/summary" "blocks")
+bytes=$(field "$work/summary" "bytes")
+db=$(stat -c %s "$work/store/data.mdb")
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print "inf" }'; }
+echo "hamt: N=$n input_bytes=$bytes_in root=$root"
+echo "hamt: read   $(rate "$n" "$t_read") records/s ($t_read s: parse, hash, partition)"
+echo "hamt: build  $(rate "$n" "$t_build") records/s ($t_build s from the end of read: sort, sub-trees, root)"
+echo "hamt: write  $(rate "$blocks" "$t_write") blocks/s, $(rate "$n" "$t_write") records/s ($t_write s from the end of read, $blocks blocks, $bytes bytes)"
+echo "hamt: commit $t_commit s (fsync)"
+echo "hamt: overall $(rate "$n" "$wall") records/s ($wall s wall clock, process start to exit)"
+echo "hamt: store data.mdb $db bytes; peak RSS $rss MiB"
+if [ "${VERIFY:-0}" = 1 ]; then
+	"$build/hamt" verify --store "$work/store" main | sed 's/^/verify: /'
+fi
+
+if [ "$ref_n" -gt 0 ] && [ "$fmt" = ol ]; then
+	if [ ! -d "$here/tests/interop/node_modules" ]; then
+		echo "reference: not run (run npm ci in tests/interop)"
+		exit 0
+	fi
+	head -n "$ref_n" "$work/in.txt" >"$work/ref.txt"
+	rm -rf "$work/refstore"
+	ref_root=$(run_build "$work/ref.txt" "$work/refstore" "$work/refsum")
+	our_wall=$(cat "$work/refsum.wall")
+	ref=$(cd "$here/tests/interop" && node "$here/bench/js/bench-ref-ol.mjs" "$work/ref.txt")
+	echo "reference (ipld-hashmap, N=$ref_n): $ref"
+	refrate=$(echo "$ref" | sed -n 's/.*records_per_s=\([0-9.]*\).*/\1/p')
+	their_root=$(echo "$ref" | sed -n 's/.*root=\([a-z0-9]*\).*/\1/p')
+	echo "hamt (N=$ref_n): $(rate "$ref_n" "$our_wall") records/s ($our_wall s) root=$ref_root"
+	[ "$their_root" = "$ref_root" ] && echo "roots: equal" || echo "roots: DIFFER"
+	printf 'ratio hamt/reference, both at N=%d: %.0f\n' "$ref_n" \
+		"$(awk -v a="$(rate "$ref_n" "$our_wall")" -v b="$refrate" 'BEGIN { print a / b }')"
+	printf 'ratio hamt at N=%d / reference at N=%d: %.0f\n' "$n" "$ref_n" \
+		"$(awk -v a="$(rate "$n" "$wall")" -v b="$refrate" 'BEGIN { print a / b }')"
+fi
