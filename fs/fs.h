@@ -76,7 +76,9 @@ struct fs {
 	struct hamt_cache *cache;
 	/* Held for reading by every request for its whole duration (so it sees
 	 * one committed tree and the staging laid over it), for writing by a
-	 * commit while it merges the staging and swaps the view. */
+	 * commit while it merges the staging and swaps the view, and by a
+	 * rename or an unlink. Writers are preferred (a stream of readers
+	 * cannot starve a commit), so no thread may take it twice. */
 	pthread_rwlock_t view_lock; /* guards view (the pointer) */
 	struct fs_view *view;
 	uint64_t next_gen;	  /* under view_lock (write) */
@@ -95,6 +97,9 @@ struct fs {
  * view, valid until fs_end(). fs_view_ref() takes a reference that outlives
  * the lock (a directory handle's snapshot); fs_view_put() drops it. */
 struct fs_view *fs_begin(struct fs *fs);
+/* The same, alone: for changes to names (rename, unlink), so that no
+ * request sees a name's inode and its contents half moved. */
+struct fs_view *fs_begin_excl(struct fs *fs);
 void fs_end(struct fs *fs);
 struct fs_view *fs_view_ref(struct fs_view *v);
 void fs_view_put(struct fs_view *v);

@@ -269,7 +269,12 @@ int main(int argc, char *argv[])
 	fs.uid = getuid();
 	fs.gid = getgid();
 	size_t cache_bytes = (size_t)conf.cache_mb << 20;
-	pthread_rwlock_init(&fs.view_lock, NULL);
+	pthread_rwlockattr_t rwa;
+	pthread_rwlockattr_init(&rwa);
+	pthread_rwlockattr_setkind_np(
+	    &rwa, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&fs.view_lock, &rwa);
+	pthread_rwlockattr_destroy(&rwa);
 	pthread_mutex_init(&fs.err_lock, NULL);
 	if (hamt_cache_new(&fs.cache, cache_bytes - cache_bytes / 4) ||
 	    fs_inodes_init(&fs.inodes) ||

@@ -75,6 +75,12 @@ struct fs_view *fs_begin(struct fs *fs)
 	return fs->view;
 }
 
+struct fs_view *fs_begin_excl(struct fs *fs)
+{
+	pthread_rwlock_wrlock(&fs->view_lock);
+	return fs->view;
+}
+
 void fs_end(struct fs *fs)
 {
 	pthread_rwlock_unlock(&fs->view_lock);

@@ -272,7 +272,7 @@ static int do_unlink(struct fs *fs, fuse_ino_t parent, const char *name)
 	if (parent != FS_ROOT_INO)
 		return -ENOENT;
 	struct buf key = {0}, cur = {0};
-	struct fs_view *v = fs_begin(fs);
+	struct fs_view *v = fs_begin_excl(fs);
 	int rc = fs_name_lookup(v, name, &key);
 	if (!rc)
 		rc = fs_current(fs, v, key.data, key.len, &cur);
@@ -320,7 +320,7 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 		return err_set(-EINVAL, "rename: RENAME_EXCHANGE is not "
 					"supported");
 	struct buf from = {0}, to = {0}, cur = {0}, tmp = {0};
-	struct fs_view *v = fs_begin(fs);
+	struct fs_view *v = fs_begin_excl(fs);
 	uint64_t alg = hamt_get_params(v->map)->hash_alg;
 	int rc = fs_name_lookup(v, name, &from);
 	if (!rc)
