@@ -46,13 +46,19 @@ ls "$T/recs" | head -n 3000 | awk -v d="$T/recs" '{ print $1, d "/" $1 }' |
 "$HAMT" status --store "$C" --ref main > "$T/commit.status"
 check '[ "$(tail -n 1 "$T/commit.status")" = "3000 staged changes (3000 puts, 0 deletes)" ]'
 cp -a "$C" "$T/commit-pristine"
+# an unkilled commit gives the new root and how long a commit takes; the
+# kills land at random times within that (from before the store is open
+# to after the ref moved)
+t0=$(date +%s.%N)
 croot1=$("$HAMT" commit --store "$C" --ref main 2>/dev/null)
+cdur=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
+echo "an unkilled commit of 3000 changes takes $cdur s"
 n_old=0 n_new=0
 for round in $(seq 1 "$ROUNDS"); do
 	rm -rf "$C"; cp -a "$T/commit-pristine" "$C"
 	"$HAMT" commit --store "$C" --ref main >/dev/null 2>&1 &
 	pid=$!
-	rand_sleep 0.3
+	rand_sleep "$cdur"
 	kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
 	cur=$(root_of "$C")
 	"$HAMT" status --store "$C" --ref main > "$T/st.now"
