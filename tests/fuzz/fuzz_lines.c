@@ -48,11 +48,11 @@ static void check_low_level(enum input_format f, const char *line, size_t len,
 	} else if (f == INPUT_OL) {
 		struct ol_line o;
 		if (parse_ol_line(line, len, field, flen, &o) == 0) {
-			const struct json_span *c[5] = {&o.type, &o.key,
-							&o.revision,
-							&o.modified, &o.json};
+			const struct json_span *c[5] = {
+			    &o.type, &o.key, &o.revision, &o.modified, &o.json};
 			for (int i = 0; i < 5; i++) {
-				FUZZ_CHECK(within(line, len, c[i]->p, c[i]->len));
+				FUZZ_CHECK(
+				    within(line, len, c[i]->p, c[i]->len));
 				if (i > 0)
 					FUZZ_CHECK(c[i]->p >=
 						   c[i - 1]->p + c[i - 1]->len);
@@ -112,11 +112,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (o.codec == CODEC_DAG_CBOR)
 			FUZZ_CHECK(dagcbor_validate(r1.data, r1.len) == 0);
 		else
-			FUZZ_CHECK(within(line, len, (const char *)r1.data,
-					  r1.len));
+			FUZZ_CHECK(
+			    within(line, len, (const char *)r1.data, r1.len));
 		for (size_t i = 0; i < r1.nkeys; i++) {
-			FUZZ_CHECK(input_utf8_valid(r1.keys[i].p,
-						    r1.keys[i].len));
+			FUZZ_CHECK(
+			    input_utf8_valid(r1.keys[i].p, r1.keys[i].len));
 			FUZZ_CHECK(r1.keys[i].len == r2.keys[i].len &&
 				   (r1.keys[i].len == 0 ||
 				    !memcmp(r1.keys[i].p, r2.keys[i].p,
