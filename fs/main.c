@@ -263,6 +263,14 @@ int main(int argc, char *argv[])
 	}
 	if (check_mountpoint(opts.mountpoint))
 		goto out_opts;
+	/* the daemon runs in / (fuse_daemonize changes to it): a relative
+	 * store path must be made absolute first (when it does not resolve,
+	 * opening it below says why) */
+	char *abs_store = realpath(conf.store, NULL);
+	if (abs_store) {
+		free(conf.store);
+		conf.store = abs_store;
+	}
 	fs.readonly = conf.ro;
 	fs.root_arg = conf.root;
 	fs.store_dir = conf.store;

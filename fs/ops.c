@@ -348,6 +348,18 @@ struct dir_extra {
 	uint64_t ino;
 };
 
+struct dir_win_ent {
+	uint64_t off, ino;
+	size_t name_at, name_len; /* in names */
+};
+
+struct dir_win {
+	struct dir_win_ent *ents;
+	size_t n, cap;
+	char *names;
+	size_t nlen, capnames;
+};
+
 struct dir_handle {
 	struct fs_view *view;
 	uint64_t alg;
@@ -364,8 +376,50 @@ struct dir_handle {
 	int pending;
 	char pname[NAME_MAX_BYTES + 1];
 	uint64_t pino;
+	/* The entries of the last reply, which end where the sequence stands.
+	 * The kernel asks a page of entries for each getdents call and keeps
+	 * only what fits the caller's buffer; the next call asks again from
+	 * the first entry it did not keep, inside that page. Serving such
+	 * requests from here keeps a listing read with tiny buffers linear
+	 * (a restart from the beginning each time made it quadratic). */
+	struct dir_win win, win2;
 	pthread_mutex_t lock; /* guards all of the above */
 };
+
+static void win_free(struct dir_win *w)
+{
+	free(w->ents);
+	free(w->names);
+}
+
+static int win_push(struct dir_win *w, uint64_t off, uint64_t ino,
+		    const char *name)
+{
+	size_t len = strlen(name);
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 64;
+		void *e = realloc(w->ents, cap * sizeof(*w->ents));
+		if (!e)
+			return err_set(-ENOMEM, "readdir: out of memory");
+		w->ents = e;
+		w->cap = cap;
+	}
+	if (w->nlen + len > w->capnames) {
+		size_t cap = w->capnames ? w->capnames * 2 : 4096;
+		while (cap < w->nlen + len)
+			cap *= 2;
+		char *nm = realloc(w->names, cap);
+		if (!nm)
+			return err_set(-ENOMEM, "readdir: out of memory");
+		w->names = nm;
+		w->capnames = cap;
+	}
+	memcpy(w->names + w->nlen, name, len);
+	w->ents[w->n] = (struct dir_win_ent){off, ino, w->nlen, len};
+	w->nlen += len;
+	w->n++;
+	return 0;
+}
 
 static size_t staged_slot(const struct dir_handle *d, const uint8_t *hash)
 {
@@ -453,6 +507,8 @@ static void dir_free(struct dir_handle *d)
 	fs_view_put(d->view);
 	free(d->staged);
 	free(d->extra);
+	win_free(&d->win);
+	win_free(&d->win2);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 }
@@ -588,10 +644,44 @@ static int do_readdir(struct dir_handle *d, size_t size, off_t off,
 		used += n;
 		off++;
 	}
-	rc = dir_seek(d, (uint64_t)off + 1);
-	if (rc)
-		return rc;
+	uint64_t want = (uint64_t)off + 1;
+	struct dir_win *old = &d->win, *w = &d->win2;
+	w->n = w->nlen = 0;
 	st.st_mode = S_IFREG;
+	if (old->n && want >= old->ents[0].off &&
+	    want <= old->ents[old->n - 1].off) {
+		/* inside the last reply: the new window is its entries from
+		 * here on (the sequence still stands after the last of them),
+		 * plus what the sequence gives after them */
+		size_t i = 0;
+		while (old->ents[i].off < want)
+			i++;
+		for (; i < old->n; i++) {
+			const struct dir_win_ent *e = &old->ents[i];
+			char name[NAME_MAX_BYTES + 1];
+			memcpy(name, old->names + e->name_at, e->name_len);
+			name[e->name_len] = '\0';
+			if ((rc = win_push(w, e->off, e->ino, name)))
+				return rc;
+		}
+		for (i = 0; i < w->n; i++) {
+			const struct dir_win_ent *e = &w->ents[i];
+			char name[NAME_MAX_BYTES + 1];
+			memcpy(name, w->names + e->name_at, e->name_len);
+			name[e->name_len] = '\0';
+			st.st_ino = e->ino;
+			size_t n =
+			    fuse_add_direntry(NULL, p + used, size - used, name,
+					      &st, (off_t)e->off);
+			if (n > size - used)
+				goto swap;
+			used += n;
+		}
+	} else {
+		rc = dir_seek(d, want);
+		if (rc)
+			return rc;
+	}
 	for (;;) {
 		if (!d->pending) {
 			int skip;
@@ -608,9 +698,18 @@ static int do_readdir(struct dir_handle *d, size_t size, off_t off,
 				      &st, (off_t)d->next_off - 1);
 		if (n > size - used)
 			break; /* stays pending for the next call */
+		int prc = win_push(w, d->next_off - 1, d->pino, d->pname);
+		if (prc) {
+			old->n = 0; /* no longer where the sequence stands */
+			return prc;
+		}
 		used += n;
 		d->pending = 0;
 	}
+swap:;
+	struct dir_win t = *old;
+	*old = *w;
+	*w = t;
 done:
 	out->len = used;
 	return rc < 0 ? rc : 0;

@@ -109,6 +109,16 @@ for k in key-5 /works/OL997W 991%; do
 done
 umount_fs "$T/mb"
 
+# --- as a daemon (no -f), with a relative store path: the daemon runs in /,
+# so the path must have been made absolute before it forked ----------------
+section "as a daemon, with a relative store path"
+mkdir -p "$T/md"; MOUNTS+=("$T/md")
+check '(cd "$T" && "$HAMTFS" -o store=big main md)'
+for _ in $(seq 100); do mountpoint -q "$T/md" && break; sleep 0.05; done
+check 'mountpoint -q "$T/md"'
+check '[ "$(cat "$T/md/key-5")" = "$("$HAMT" get --store "$B" main key-5)" ]'
+umount_fs "$T/md"
+
 # --- mount(8) / fstab form (mount.fuse3 runs "hamtfs main MNT -o ...") ---
 section "mount(8) / fstab form (mount.fuse3 runs hamtfs main MNT -o ...)"
 mkdir -p "$T/mf"
