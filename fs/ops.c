@@ -350,7 +350,7 @@ struct dir_extra {
 
 struct dir_win_ent {
 	uint64_t off, ino;
-	size_t name_at, name_len; /* in names */
+	size_t name_at; /* its name, NUL-terminated, in names */
 };
 
 struct dir_win {
@@ -395,7 +395,7 @@ static void win_free(struct dir_win *w)
 static int win_push(struct dir_win *w, uint64_t off, uint64_t ino,
 		    const char *name)
 {
-	size_t len = strlen(name);
+	size_t len = strlen(name) + 1;
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 64;
 		void *e = realloc(w->ents, cap * sizeof(*w->ents));
@@ -415,7 +415,7 @@ static int win_push(struct dir_win *w, uint64_t off, uint64_t ino,
 		w->capnames = cap;
 	}
 	memcpy(w->names + w->nlen, name, len);
-	w->ents[w->n] = (struct dir_win_ent){off, ino, w->nlen, len};
+	w->ents[w->n] = (struct dir_win_ent){off, ino, w->nlen};
 	w->nlen += len;
 	w->n++;
 	return 0;
@@ -656,27 +656,25 @@ static int do_readdir(struct dir_handle *d, size_t size, off_t off,
 		size_t i = 0;
 		while (old->ents[i].off < want)
 			i++;
+		int full = 0;
 		for (; i < old->n; i++) {
 			const struct dir_win_ent *e = &old->ents[i];
-			char name[NAME_MAX_BYTES + 1];
-			memcpy(name, old->names + e->name_at, e->name_len);
-			name[e->name_len] = '\0';
+			const char *name = old->names + e->name_at;
 			if ((rc = win_push(w, e->off, e->ino, name)))
 				return rc;
-		}
-		for (i = 0; i < w->n; i++) {
-			const struct dir_win_ent *e = &w->ents[i];
-			char name[NAME_MAX_BYTES + 1];
-			memcpy(name, w->names + e->name_at, e->name_len);
-			name[e->name_len] = '\0';
+			if (full)
+				continue;
 			st.st_ino = e->ino;
 			size_t n =
 			    fuse_add_direntry(NULL, p + used, size - used, name,
 					      &st, (off_t)e->off);
 			if (n > size - used)
-				goto swap;
-			used += n;
+				full = 1;
+			else
+				used += n;
 		}
+		if (full)
+			goto swap;
 	} else {
 		rc = dir_seek(d, want);
 		if (rc)
