@@ -32,3 +32,9 @@ mount_fs() {
 umount_fs() {
 	fusermount3 -u "$1"
 }
+
+# rand_sleep MAX: sleep a random time in [0, MAX) seconds
+rand_sleep() { sleep "$(awk -v r="$RANDOM" -v max="$1" 'BEGIN { printf "%.3f", r / 32768 * max }')"; }
+
+# seconds_since T0: seconds since T0 (a `date +%s.%N`), to the millisecond
+seconds_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }'; }

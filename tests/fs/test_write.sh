@@ -195,7 +195,7 @@ cp -a "$KC" "$T/kc-pristine"
 check 'mount_fs "$KC" main "$T/mkc"'
 t0=$(date +%s.%N)
 setfattr -n user.hamtfs.commit -v 1 "$T/mkc"
-kdur=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
+kdur=$(seconds_since "$t0")
 umount_fs "$T/mkc"
 echo "an unkilled commit of 3000 changes through the mount takes $kdur s"
 n_old=0 n_new=0
@@ -205,7 +205,7 @@ for round in $(seq 1 8); do
 	dpid=$!
 	for _ in $(seq 200); do mountpoint -q "$T/mkc" && break; sleep 0.05; done
 	setfattr -n user.hamtfs.commit -v 1 "$T/mkc" 2>/dev/null &
-	sleep "$(awk -v r="$RANDOM" -v d="$kdur" 'BEGIN { printf "%.3f", r / 32768 * d }')"
+	rand_sleep "$kdur"
 	kill -9 "$dpid"; wait "$dpid" 2>/dev/null; wait 2>/dev/null
 	fusermount3 -uz "$T/mkc" 2>/dev/null
 	cur=$("$HAMT" verify --store "$KC" main | sed -n 's/^ok //p')

@@ -9,7 +9,6 @@ set -uo pipefail
 : "${HAMT:?}" "${HAMTFS:?}" "${TEST_TMP:?}"
 . "$(dirname "$0")/../fs/lib.sh"
 ROUNDS=${CRASH_ROUNDS:-20}
-rand_sleep() { sleep "$(awk -v r="$RANDOM" -v max="$1" 'BEGIN { printf "%.3f", r / 32768 * max }')"; }
 root_of() { "$HAMT" verify --store "$1" main 2>/dev/null | sed -n 's/^ok //p'; }
 
 section "hamt build killed ($ROUNDS rounds)"
@@ -51,7 +50,7 @@ cp -a "$C" "$T/commit-pristine"
 # to after the ref moved)
 t0=$(date +%s.%N)
 croot1=$("$HAMT" commit --store "$C" --ref main 2>/dev/null)
-cdur=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
+cdur=$(seconds_since "$t0")
 echo "an unkilled commit of 3000 changes takes $cdur s"
 n_old=0 n_new=0
 for round in $(seq 1 "$ROUNDS"); do
