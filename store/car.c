@@ -621,8 +621,8 @@ int car_import(struct store *s, const char *path, struct cid **roots,
 	struct car_reader *r = NULL;
 	struct store_txn *t = NULL;
 	struct cid c;
-	const uint8_t *data;
-	size_t len, n;
+	const uint8_t *data = NULL;
+	size_t len = 0, n;
 	int rc;
 	*roots = NULL;
 	*nroots = 0;

@@ -46,7 +46,7 @@ static size_t lmdb_key_max(struct store *s)
 
 size_t staging_key_max(struct store *s, const char *area)
 {
-	size_t alen, max = lmdb_key_max(s);
+	size_t alen = 0, max = lmdb_key_max(s);
 	if (area_check(area, &alen) < 0 || alen + 1 >= max)
 		return 0;
 	return max - alen - 1;
@@ -56,7 +56,7 @@ size_t staging_key_max(struct store *s, const char *area)
 static int make_key(struct store *s, const char *area, const uint8_t *key,
 		    size_t klen, uint8_t *out, size_t *olen)
 {
-	size_t alen;
+	size_t alen = 0;
 	int rc = area_check(area, &alen);
 	if (rc < 0)
 		return rc;
@@ -231,7 +231,7 @@ int staging_put(struct store *s, const char *area, const uint8_t *key,
 		const struct staging_attrs *attrs)
 {
 	uint8_t sk[SKEY_MAX];
-	size_t sklen;
+	size_t sklen = 0;
 	struct store_txn *t = NULL;
 	MDB_txn *txn = NULL;
 	int rc = make_key(s, area, key, klen, sk, &sklen);
@@ -252,7 +252,7 @@ int staging_delete(struct store *s, const char *area, const uint8_t *key,
 		   size_t klen)
 {
 	uint8_t sk[SKEY_MAX];
-	size_t sklen;
+	size_t sklen = 0;
 	struct store_txn *t = NULL;
 	MDB_txn *txn = NULL;
 	int rc = make_key(s, area, key, klen, sk, &sklen);
@@ -306,7 +306,7 @@ int staging_unstage(struct store *s, const char *area, const uint8_t *key,
 		    size_t klen)
 {
 	uint8_t sk[SKEY_MAX];
-	size_t sklen;
+	size_t sklen = 0;
 	struct store_txn *t = NULL;
 	MDB_txn *txn = NULL;
 	int rc = make_key(s, area, key, klen, sk, &sklen);
@@ -322,15 +322,15 @@ int staging_get(struct store *s, const char *area, const uint8_t *key,
 		size_t klen, enum staging_kind *kind, struct buf *data)
 {
 	uint8_t sk[SKEY_MAX];
-	size_t sklen;
+	size_t sklen = 0;
 	MDB_txn *txn = NULL;
 	int rc = make_key(s, area, key, klen, sk, &sklen);
 	if (!rc)
 		rc = store_lmdb_read_begin(s, &txn);
 	if (!rc) {
 		MDB_val k = {sklen, sk}, v;
-		const uint8_t *p;
-		size_t len;
+		const uint8_t *p = NULL;
+		size_t len = 0;
 		rc = mdb_get(txn, store_lmdb_staging_dbi(s), &k, &v);
 		if (rc == MDB_NOTFOUND)
 			rc = -ENOENT; /* the common case: no message */
@@ -350,7 +350,7 @@ static int change_check(struct store *s, const char *area,
 			const struct staging_change *c)
 {
 	uint8_t sk[SKEY_MAX];
-	size_t sklen;
+	size_t sklen = 0;
 	int rc = make_key(s, area, c->key, c->klen, sk, &sklen);
 	if (!rc && c->record == STAGING_OP_PUT)
 		rc = check_len(area, c->key, c->klen, c->len);
@@ -369,7 +369,7 @@ static int change_write(struct store_txn *t, MDB_txn *txn, const char *area,
 {
 	struct store *s = store_txn_store(t);
 	uint8_t sk[SKEY_MAX];
-	size_t sklen;
+	size_t sklen = 0;
 	int rc = make_key(s, area, c->key, c->klen, sk, &sklen);
 	if (rc)
 		return rc;
@@ -418,7 +418,7 @@ int staging_set_attrs(struct store *s, const char *area, const uint8_t *key,
 		      size_t klen, const struct staging_attrs *attrs)
 {
 	uint8_t sk[SKEY_MAX];
-	size_t sklen;
+	size_t sklen = 0;
 	struct store_txn *t = NULL;
 	MDB_txn *txn = NULL;
 	int rc = make_key(s, area, key, klen, sk, &sklen);
@@ -435,7 +435,7 @@ int staging_get_attrs(struct store *s, const char *area, const uint8_t *key,
 		      size_t klen, struct staging_attrs *attrs)
 {
 	uint8_t sk[SKEY_MAX];
-	size_t sklen;
+	size_t sklen = 0;
 	MDB_txn *txn = NULL;
 	unsigned int dbi = store_lmdb_attrs_dbi(s);
 	int rc = make_key(s, area, key, klen, sk, &sklen);
@@ -476,7 +476,7 @@ typedef int (*walk_fn)(void *payload, MDB_cursor *cur, const uint8_t *key,
 static int area_walk(MDB_txn *txn, unsigned int dbi, const char *area,
 		     walk_fn fn, void *payload)
 {
-	size_t alen;
+	size_t alen = 0;
 	MDB_cursor *cur = NULL;
 	uint8_t prefix[STAGING_AREA_MAX + 1];
 	int rc = area_check(area, &alen);
@@ -538,9 +538,9 @@ static int iter_fn(void *payload, MDB_cursor *cur, const uint8_t *key,
 		   size_t klen, const MDB_val *v)
 {
 	struct iter_ctx *c = payload;
-	enum staging_kind kind;
-	const uint8_t *data;
-	size_t len;
+	enum staging_kind kind = STAGING_PUT;
+	const uint8_t *data = NULL;
+	size_t len = 0;
 	(void)cur;
 	int rc = record_decode(v, c->area, &kind, &data, &len);
 	if (rc)
@@ -602,9 +602,9 @@ static int collect_fn(void *payload, MDB_cursor *cur, const uint8_t *key,
 		      size_t klen, const MDB_val *v)
 {
 	struct commit_ctx *m = payload;
-	enum staging_kind kind;
-	const uint8_t *data;
-	size_t len;
+	enum staging_kind kind = STAGING_PUT;
+	const uint8_t *data = NULL;
+	size_t len = 0;
 	(void)cur;
 	int rc = record_decode(v, m->area, &kind, &data, &len);
 	if (rc)
@@ -762,7 +762,7 @@ int staging_commit(struct store *s, const char *area, const char *ref,
 	struct commit_ctx m = {.area = area};
 	struct store_txn *t = NULL;
 	MDB_txn *txn = NULL;
-	size_t alen;
+	size_t alen = 0;
 	int exists = 0;
 	struct cid nr;
 	double t0 = now_s(), t1 = t0, t2 = t0;
@@ -800,7 +800,7 @@ int staging_commit(struct store *s, const char *area, const char *ref,
 	unsigned int adbi = store_lmdb_attrs_dbi(s);
 	for (size_t i = 0; !rc && i < m.n; i++) {
 		uint8_t sk[SKEY_MAX];
-		size_t sklen;
+		size_t sklen = 0;
 		if (m.v[i].vlen)
 			continue;
 		rc = make_key(s, area, m.keys.data + m.v[i].koff, m.v[i].klen,
