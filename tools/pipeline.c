@@ -20,6 +20,15 @@
  *          partition 0..255 raw blocks by digest[0], 256..511 DAG-CBOR
  *          ones: the order of their binary CIDs (01 55 12 20 digest, then
  *          01 71 12 20 digest).
+ *   ref    (raw record blocks of a mapped input, "byref")
+ *          digest (32) | len (4, host) | offset in the input (8, host)
+ *          [| data, when the offset is REF_INLINE]
+ *          A copy of every record would double the memory the read phase
+ *          touches (and fresh pages are what it pays most for); the writer
+ *          gets the bytes back one group of partitions at a time, copied
+ *          from the mapping in file order (tools/refcopy.h) into a group
+ *          buffer by an idle builder (or by itself), GSLOTS buffers in
+ *          turn.
  *
  * Locks: pl->lock guards the failure, bad-line and line-count records;
  * pl->rlock the reading of a non-mapped input; pl->wlock/wcond the nodes'
@@ -47,6 +56,7 @@
 #include "hamt/hash.h"
 #include "store/car.h"
 #include "store/store.h"
+#include "tools/refcopy.h"
 #include "tools/sorter.h"
 
 #define CHUNK_DEFAULT ((size_t)4 << 20) /* bytes of input per chunk */
@@ -59,7 +69,12 @@
 #define LINK_LEN (5 + CID_LEN) /* DAG-CBOR of a link */
 #define BAD_KEEP 10	       /* malformed lines reported when skipped */
 #define TRIM_KEEP ((uint64_t)64 << 20)
-#define BUILDER_NICE 5 /* builders yield to the writer */
+#define BUILDER_NICE 5			    /* builders yield to the writer */
+#define GROUP_DEFAULT ((uint64_t)256 << 20) /* record bytes per group */
+#define GSLOTS 2			    /* groups filled at once */
+#define REFCOPY_WINDOW ((uint64_t)64 << 20)
+#define REF_HDR (DIGEST_LEN + 12)
+#define REF_INLINE UINT64_MAX
 
 /* ------------------------------------------------------ record kinds */
 
@@ -178,6 +193,7 @@ struct worker {
 	size_t rcap;
 	unsigned epoch;
 	uint64_t lines, records, entries, no_key, ignored, bad;
+	uint64_t rbytes[NPART_ENT]; /* byref: record bytes per partition */
 	struct hamt_stats hs;
 	/* build jobs' working memory, kept from job to job */
 	struct sorter_scratch sx;
@@ -185,6 +201,23 @@ struct worker {
 	size_t itcap;
 	uint8_t *links; /* LINK_LEN bytes per item */
 	struct arena ar;
+};
+
+/* A group's records in CID order, repeats dropped (byref). */
+struct gent {
+	uint8_t digest[DIGEST_LEN];
+	uint64_t dst; /* where in the group buffer */
+	uint32_t len;
+};
+
+struct gslot {
+	uint8_t *buf;
+	struct gent *ents;
+	size_t nents, entcap;
+	struct refcopy_item *ci, *ctmp;
+	size_t nci, cicap;
+	struct sorter_scratch sx;
+	int busy;
 };
 
 struct pipeline {
@@ -238,6 +271,15 @@ struct pipeline {
 	struct sorter_scratch prep_sx[PREP_AHEAD];
 	int prep_busy[PREP_AHEAD];
 	unsigned prep_next, wpos;
+	/* byref: groups of raw partitions [gstart[g], gstart[g+1]);
+	 * gstate as prep_state; wlock guards them and the slots' busy */
+	int byref;
+	unsigned ngroups, g_next, wg;
+	unsigned gstart[NPART_ENT + 1];
+	uint64_t group_cap;
+	uint8_t gstate[NPART_ENT];
+	int gslot_of[NPART_ENT];
+	struct gslot gs[GSLOTS];
 	struct cid root;
 	struct store *store;
 	uint64_t w_blocks, w_bytes, w_present;
@@ -518,11 +560,30 @@ static int do_line(struct worker *w, const char *line, size_t len, uint64_t seq,
 				       "block limit",
 				       r.len, STORE_MAX_WRITE);
 		hash_sha256(r.data, r.len, digest);
-		if ((rc = sorter_add(w->recs, blk_part(o->in.codec, digest),
-				     DIGEST_LEN + r.len, &dst)) != 0)
-			return rc;
-		memcpy(dst, digest, DIGEST_LEN);
-		memcpy(dst + DIGEST_LEN, r.data, r.len);
+		unsigned part = blk_part(o->in.codec, digest);
+		if (pl->byref && part < NPART_ENT) {
+			uintptr_t d = (uintptr_t)r.data, m = (uintptr_t)pl->map;
+			int in_map = d >= m && d - m <= pl->size &&
+				     r.len <= pl->size - (d - m);
+			uint64_t off = in_map ? (uint64_t)(d - m) : REF_INLINE;
+			uint32_t l = (uint32_t)r.len;
+			if ((rc = sorter_add(w->recs, part,
+					     REF_HDR + (in_map ? 0 : r.len),
+					     &dst)) != 0)
+				return rc;
+			memcpy(dst, digest, DIGEST_LEN);
+			memcpy(dst + DIGEST_LEN, &l, 4);
+			memcpy(dst + DIGEST_LEN + 4, &off, 8);
+			if (!in_map)
+				memcpy(dst + REF_HDR, r.data, r.len);
+			w->rbytes[part] += r.len;
+		} else {
+			if ((rc = sorter_add(w->recs, part, DIGEST_LEN + r.len,
+					     &dst)) != 0)
+				return rc;
+			memcpy(dst, digest, DIGEST_LEN);
+			memcpy(dst + DIGEST_LEN, r.data, r.len);
+		}
 		/* the entry keeps the digest; the build makes the link */
 		val = digest;
 		vlen = DIGEST_LEN;
@@ -973,6 +1034,211 @@ static void give_back(struct pipeline *pl, struct sorter_merge *m, int slot)
 	pthread_mutex_unlock(&pl->wlock);
 }
 
+/* ------------------------------------------------------------ groups */
+
+/* Split the raw partitions into groups of at most `limit` record bytes
+ * (a partition bigger than that is a group of its own). */
+static void plan_groups(struct pipeline *pl, uint64_t limit)
+{
+	uint64_t acc = 0;
+	unsigned g = 0;
+	pl->gstart[0] = 0;
+	for (unsigned p = 0; p < NPART_ENT; p++) {
+		uint64_t b = 0;
+		for (unsigned i = 0; i < pl->nw; i++)
+			b += pl->w[i].rbytes[p];
+		if (acc && acc + b > limit) {
+			pl->gstart[++g] = p;
+			if (acc > pl->group_cap)
+				pl->group_cap = acc;
+			acc = 0;
+		}
+		acc += b;
+	}
+	pl->gstart[++g] = NPART_ENT;
+	if (acc > pl->group_cap)
+		pl->group_cap = acc;
+	pl->ngroups = g;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return 0;
+	void *q = realloc(*p, need * size);
+	if (!q)
+		return err_set(-ENOMEM, "out of memory");
+	*p = q;
+	*cap = need;
+	return 0;
+}
+
+static int bad_ref(unsigned p)
+{
+	return err_set(-EIO,
+		       "build: malformed record reference in "
+		       "partition %u (a damaged spill file?)",
+		       p);
+}
+
+/* One partition's refs, in CID order, into the slot. */
+static int group_part(struct pipeline *pl, unsigned p, struct gslot *s,
+		      uint64_t *used)
+{
+	struct sorter *src[pl->nw];
+	struct sorter_merge *m = NULL;
+	for (unsigned i = 0; i < pl->nw; i++)
+		src[i] = pl->w[i].recs;
+	int rc = sorter_merge_open(&m, src, pl->nw, p, &s->sx);
+	if (rc)
+		return rc;
+	size_t more = (size_t)sorter_merge_total(m);
+	size_t cicap = s->cicap;
+	if ((rc = grow((void **)&s->ents, &s->entcap, s->nents + more,
+		       sizeof(*s->ents))) != 0 ||
+	    (rc = grow((void **)&s->ci, &s->cicap, s->nci + more,
+		       sizeof(*s->ci))) != 0 ||
+	    (rc = grow((void **)&s->ctmp, &cicap, s->nci + more,
+		       sizeof(*s->ctmp))) != 0) {
+		sorter_merge_close(m);
+		return rc;
+	}
+	const uint8_t *r;
+	size_t len;
+	while ((rc = sorter_merge_next(m, &r, &len, NULL)) == 1) {
+		if (len < REF_HDR) {
+			rc = bad_ref(p);
+			break;
+		}
+		if (s->nents &&
+		    memcmp(s->ents[s->nents - 1].digest, r, DIGEST_LEN) == 0)
+			continue; /* the same block again */
+		uint32_t l;
+		uint64_t off;
+		memcpy(&l, r + DIGEST_LEN, 4);
+		memcpy(&off, r + DIGEST_LEN + 4, 8);
+		size_t want = off == REF_INLINE ? REF_HDR + (size_t)l : REF_HDR;
+		if (len != want || l > pl->group_cap - *used) {
+			rc = bad_ref(p);
+			break;
+		}
+		if (off == REF_INLINE)
+			memcpy(s->buf + *used, r + REF_HDR, l);
+		else
+			s->ci[s->nci++] = (struct refcopy_item){
+			    .off = off, .dst = *used, .len = l};
+		struct gent *e = &s->ents[s->nents++];
+		memcpy(e->digest, r, DIGEST_LEN);
+		e->dst = *used;
+		e->len = l;
+		*used += l;
+	}
+	sorter_merge_close(m);
+	return rc < 0 ? rc : 0;
+}
+
+/* Fill a slot with group g: its records in CID order in the buffer. The
+ * refs' sorter pages go back to the pool once their bytes are copied. */
+static int group_fill(struct pipeline *pl, unsigned g, struct gslot *s)
+{
+	uint64_t used = 0;
+	int rc = 0;
+	if (!s->buf && !(s->buf = malloc(pl->group_cap ? pl->group_cap : 1)))
+		return err_set(-ENOMEM,
+			       "out of memory (a %llu-byte group "
+			       "buffer)",
+			       (unsigned long long)pl->group_cap);
+	s->nents = s->nci = 0;
+	for (unsigned p = pl->gstart[g]; p < pl->gstart[g + 1] && !rc; p++)
+		rc = stopped(pl) ? -ECANCELED : group_part(pl, p, s, &used);
+	if (!rc)
+		rc = refcopy_run((const uint8_t *)pl->map, pl->size, s->ci,
+				 s->ctmp, s->nci, s->buf, REFCOPY_WINDOW);
+	if (!rc)
+		for (unsigned p = pl->gstart[g]; p < pl->gstart[g + 1]; p++)
+			for (unsigned i = 0; i < pl->nw; i++)
+				sorter_release(pl->w[i].recs, p);
+	return rc;
+}
+
+static int free_slot(const struct pipeline *pl)
+{
+	for (int i = 0; i < GSLOTS; i++)
+		if (!pl->gs[i].busy)
+			return i;
+	return -1;
+}
+
+/* Claim group g into a free slot and fill it (wlock held on entry and
+ * exit, not while filling). */
+static void group_claim_fill(struct pipeline *pl, unsigned g, int slot)
+{
+	pl->gstate[g] = 1;
+	pl->gs[slot].busy = 1;
+	pl->gslot_of[g] = slot;
+	pthread_mutex_unlock(&pl->wlock);
+	int rc = group_fill(pl, g, &pl->gs[slot]);
+	if (rc)
+		pl_fail(pl, rc);
+	pthread_mutex_lock(&pl->wlock);
+	pl->gstate[g] = 2;
+	pthread_cond_broadcast(&pl->wcond);
+}
+
+/* An idle builder fills the writer's next groups (GSLOTS at most). */
+static void prepare_groups(struct pipeline *pl)
+{
+	pthread_mutex_lock(&pl->wlock);
+	for (;;) {
+		unsigned g = pl->g_next;
+		if (g >= pl->ngroups || atomic_load(&pl->failed))
+			break;
+		if (pl->gstate[g] != 0) {
+			pl->g_next++;
+			continue;
+		}
+		int slot = free_slot(pl);
+		if (slot < 0 || g >= pl->wg + GSLOTS) {
+			pthread_cond_wait(&pl->wcond, &pl->wlock);
+			continue;
+		}
+		pl->g_next = g + 1;
+		group_claim_fill(pl, g, slot);
+	}
+	pthread_mutex_unlock(&pl->wlock);
+}
+
+/* The writer's group g, filled by a helper or here; its slot index. */
+static int take_group(struct pipeline *pl, unsigned g, int *slot)
+{
+	pthread_mutex_lock(&pl->wlock);
+	pl->wg = g;
+	pthread_cond_broadcast(&pl->wcond);
+	for (;;) {
+		if (atomic_load(&pl->failed))
+			break;
+		if (pl->gstate[g] == 2)
+			break;
+		int s = pl->gstate[g] == 0 ? free_slot(pl) : -1;
+		if (s >= 0)
+			group_claim_fill(pl, g, s);
+		else
+			pthread_cond_wait(&pl->wcond, &pl->wlock);
+	}
+	pl->gstate[g] = 3;
+	*slot = pl->gslot_of[g];
+	pthread_mutex_unlock(&pl->wlock);
+	return atomic_load(&pl->failed) ? -ECANCELED : 0;
+}
+
+static void give_group(struct pipeline *pl, int slot)
+{
+	pthread_mutex_lock(&pl->wlock);
+	pl->gs[slot].busy = 0;
+	pthread_cond_broadcast(&pl->wcond);
+	pthread_mutex_unlock(&pl->wlock);
+}
+
 /* The last builder to finish: encode the root, let the writer go on. */
 static void finish_root(struct worker *w)
 {
@@ -1030,6 +1296,8 @@ static void *build_main(void *arg)
 	}
 	if (atomic_fetch_add(&pl->builders_done, 1) + 1 == pl->nw)
 		finish_root(w);
+	if (pl->byref)
+		prepare_groups(pl);
 	prepare_ahead(pl);
 	return NULL;
 }
@@ -1063,6 +1331,44 @@ static int out_put(struct out *out, const uint8_t *cid, const uint8_t *data,
 	return rc ? rc : car_writer_put(out->car, &c, data, len);
 }
 
+static void write_progress(struct pipeline *pl, uint64_t n)
+{
+	atomic_fetch_add(&pl->blocks_done, n);
+	atomic_store(&pl->wbytes_done, pl->w_bytes);
+}
+
+/* byref: the raw record blocks, group by group. */
+static int write_groups(struct pipeline *pl, struct out *out)
+{
+	uint8_t cid[CID_LEN];
+	for (unsigned g = 0; g < pl->ngroups; g++) {
+		int slot, rc;
+		if (stopped(pl))
+			return -ECANCELED;
+		if ((rc = take_group(pl, g, &slot)) != 0)
+			return rc;
+		const struct gslot *s = &pl->gs[slot];
+		uint64_t n = 0;
+		for (size_t i = 0; i < s->nents && !rc; i++) {
+			const struct gent *e = &s->ents[i];
+			blk_cid(0, e->digest, cid);
+			rc = out_put(out, cid, s->buf + e->dst, e->len);
+			pl->w_blocks++;
+			pl->w_bytes += e->len;
+			if ((++n & 4095) == 0) {
+				write_progress(pl, 4096);
+				if (stopped(pl))
+					rc = -ECANCELED;
+			}
+		}
+		write_progress(pl, n & 4095);
+		give_group(pl, slot);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static int write_blocks(struct pipeline *pl, struct out *out)
 {
 	const struct pipeline_opts *o = pl->o;
@@ -1081,10 +1387,14 @@ static int write_blocks(struct pipeline *pl, struct out *out)
 	}
 	if (rc)
 		return rc;
-	for (unsigned p = 0; p < NPART_BLK; p++) {
+	if (pl->byref && (rc = write_groups(pl, out)) != 0)
+		return rc;
+	for (unsigned p = pl->byref ? NPART_ENT : 0; p < NPART_BLK; p++) {
 		struct sorter *src[2 * pl->nw];
 		struct sorter_merge *m;
 		int slot;
+		if (p == NPART_ENT)
+			have_prev = 0; /* raw and DAG-CBOR CIDs differ */
 		/* DAG-CBOR: the nodes are in these partitions */
 		if (p >= 256 && (rc = wait_nodes(pl)) != 0)
 			return rc;
@@ -1443,6 +1753,8 @@ int pipeline_run(const struct pipeline_opts *o, struct cid *root,
 	mon_on = 1;
 
 	/* 1. read */
+	pl->byref =
+	    pl->mapped && pl->map && o->link && o->in.codec == CODEC_RAW;
 	run_workers(pl, read_main);
 	double t_read = now_s();
 	st->t_read = t_read - pl->t0;
@@ -1457,9 +1769,15 @@ int pipeline_run(const struct pipeline_opts *o, struct cid *root,
 		st->bad_lines += w->bad;
 		pl->blocks_total += sorter_count(w->recs);
 	}
-	input_close(pl);
-	pl->fd = -1;
-	pl->map = NULL;
+	if (pl->byref) {
+		/* the records are read from the mapping again */
+		plan_groups(pl, o->group ? o->group : GROUP_DEFAULT);
+		pl->prep_next = NPART_ENT;
+	} else {
+		input_close(pl);
+		pl->fd = -1;
+		pl->map = NULL;
+	}
 	if (atomic_load(&pl->failed)) {
 		rc = err_set(pl->rc, "%s", pl->msg);
 		goto out;
@@ -1510,6 +1828,7 @@ out:
 	if (pl->pool)
 		st->mem_peak = sorter_pool_peak(pl->pool);
 	st->spills = pl->ent_runs;
+	st->groups = pl->ngroups;
 	if (pl->w) {
 		for (unsigned i = 0; i < pl->nw; i++) {
 			struct worker *w = &pl->w[i];
@@ -1537,6 +1856,14 @@ out:
 		sorter_merge_close(pl->prep_m[p]);
 	for (int i = 0; i < PREP_AHEAD; i++)
 		sorter_scratch_free(&pl->prep_sx[i]);
+	for (int i = 0; i < GSLOTS; i++) {
+		struct gslot *g = &pl->gs[i];
+		free(g->buf);
+		free(g->ents);
+		free(g->ci);
+		free(g->ctmp);
+		sorter_scratch_free(&g->sx);
+	}
 	if (pl->fd >= 0)
 		input_close(pl);
 	st->t_total = now_s() - pl->t0;

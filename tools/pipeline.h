@@ -8,6 +8,8 @@
  *     key's hash, and appends key entries (partitioned by hash) and record
  *     blocks (partitioned by CID) to its own sorters (tools/sorter.h).
  *     Past the memory budget the sorters are spilled as sorted runs.
+ *     The raw record blocks of a mapped input are kept as references
+ *     (offset, length) into the mapping, not copies.
  *  2. build: for each range of root slots (a job), the entries of its
  *     partitions from every thread are merged in hash order, deduplicated
  *     (the last line of a key wins) and built into sub-trees
@@ -16,7 +18,10 @@
  *  3. write, at the same time as 2: one thread merges every partition of
  *     blocks in CID order, drops repeated CIDs and appends them to the
  *     store in one LMDB transaction (store_bulk_*: MDB_APPEND; blocks the
- *     store has already are skipped), or streams them into a CARv1. Raw
+ *     store has already are skipped), or streams them into a CARv1.
+ *     Referenced records come back a group of partitions at a time: an
+ *     idle builder copies them from the mapping in file order (a window
+ *     of it mapped at a time) into a buffer in CID order. Raw
  *     record blocks sort before every DAG-CBOR block, so they are written
  *     while the tree is still being built; the DAG-CBOR partitions wait
  *     for the build.
@@ -59,10 +64,13 @@ struct pipeline_opts {
 	const char *car;
 	/* set (by a signal handler) to abandon the build; may be NULL */
 	volatile sig_atomic_t *stop;
-	int progress;  /* print a progress line to stderr */
-	size_t chunk;  /* bytes of input per chunk; 0: 4 MiB (tests use less) */
-	int full_hash; /* tests: always hash keys again in the build (the
-			  path taken when 64 hash bits are not enough) */
+	int progress; /* print a progress line to stderr */
+	size_t chunk; /* bytes of input per chunk; 0: 4 MiB (tests use less) */
+	uint64_t group; /* record bytes per write group of a mapped input
+			   (pipeline.c, "byref"); 0: 256 MiB (tests use
+			   less) */
+	int full_hash;	/* tests: always hash keys again in the build (the
+			   path taken when 64 hash bits are not enough) */
 };
 
 struct pipeline_stats {
@@ -82,6 +90,8 @@ struct pipeline_stats {
 	unsigned depth;
 	unsigned spills; /* run files written */
 	uint64_t mem_peak;
+	unsigned groups; /* write groups of records read back from a mapped
+			    input (0: the records were copied as read) */
 	double t_read, t_build, t_write, t_commit, t_total;
 };
 
