@@ -151,6 +151,15 @@ int store_bulk_put(struct store_bulk *b, const uint8_t *cid, size_t cidlen,
  * blocks written and of blocks the store had already. NULL is a no-op. */
 void store_bulk_end(struct store_bulk *b, uint64_t *stored, uint64_t *present);
 
+/* Start writing the store file's dirty pages to disk now, without waiting
+ * for them (sync_file_range SYNC_FILE_RANGE_WRITE). During a long bulk
+ * load this spreads the disk writes over the load instead of leaving them
+ * all to the fsync of store_txn_commit(). Changes nothing about what is
+ * durable or visible: only store_txn_commit() makes a transaction
+ * durable. Any thread may call it, also while another thread has the
+ * write transaction open. 0, or a negative errno with a message. */
+int store_writeback(struct store *s);
+
 /* For other store/ modules only (the staging area, which must share the
  * commit's LMDB write transaction): the LMDB handles behind the front.
  * The environment and the `staging` database handle live as long as the

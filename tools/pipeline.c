@@ -5,8 +5,10 @@
  * partitions ahead of it (PREP_AHEAD at most); the writer is the main
  * thread (it alone uses the LMDB write transaction); the last builder to
  * finish encodes the root. A monitor thread prints the progress line,
- * gives freed sort pages back to the kernel and pre-faults the heap the
- * writer's LMDB pages come from.
+ * gives freed sort pages back to the kernel, pre-faults the heap the
+ * writer's LMDB pages come from and starts the disk writes of the pages
+ * the writer has written so far (store_writeback: best effort; the
+ * commit's fsync is what counts).
  *
  * Records in the sorters (big-endian unless said):
  *   entry  hash[0..8) | ord (8) | klen (4, host order) | key | value
@@ -75,6 +77,7 @@
 #define REFCOPY_WINDOW ((uint64_t)64 << 20)
 #define REF_HDR (DIGEST_LEN + 12)
 #define REF_INLINE UINT64_MAX
+#define WRITEBACK_EVERY 0.5 /* seconds between writeback starts */
 
 /* ------------------------------------------------------ record kinds */
 
@@ -1366,6 +1369,15 @@ static int write_groups(struct pipeline *pl, struct out *out)
 		if (rc)
 			return rc;
 	}
+	/* every group is filled and written: the buffers go back to the
+	 * kernel now, which has the commit's page-cache writes to place */
+	pthread_mutex_lock(&pl->wlock);
+	for (int i = 0; i < GSLOTS; i++) {
+		struct gslot *s = &pl->gs[i];
+		free(s->buf);
+		s->buf = NULL;
+	}
+	pthread_mutex_unlock(&pl->wlock);
 	return 0;
 }
 
@@ -1580,7 +1592,7 @@ static void prefault_heap(void)
 static void *monitor_main(void *arg)
 {
 	struct pipeline *pl = arg;
-	double start = now_s(), last_print = 0, last_t = start;
+	double start = now_s(), last_print = 0, last_t = start, last_wb = 0;
 	uint64_t last_v = 0;
 	int printed = 0;
 	pthread_mutex_lock(&pl->mlock);
@@ -1597,8 +1609,14 @@ static void *monitor_main(void *arg)
 			break;
 		pthread_mutex_unlock(&pl->mlock);
 		sorter_pool_trim(pl->pool, TRIM_KEEP);
-		if (atomic_load(&pl->phase) == 1)
+		if (atomic_load(&pl->phase) == 1) {
 			prefault_heap();
+			/* the disk writes the fsync would wait for, now */
+			if (pl->store && now_s() - last_wb >= WRITEBACK_EVERY) {
+				store_writeback(pl->store);
+				last_wb = now_s();
+			}
+		}
 		double t = now_s();
 		if (pl->o->progress && t - last_print >= 0.25) {
 			if (atomic_load(&pl->phase) == 1 && last_v == 0)

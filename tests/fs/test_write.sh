@@ -65,6 +65,16 @@ printf 'inplace!' > "$T/src/r-4"
 check 'rsync -a --inplace "$T/src/" "$M/"'
 check '[ "$(cat "$M/r-4")" = "inplace!" ]'
 
+# --- listing staged puts and deletes through small getdents buffers ------
+section "listing with staged changes through small buffers"
+# the kernel re-asks from inside hamtfs's last reply (the readdir window)
+ls -f "$M" | grep -vx '\.\|\.\.' | sort > "$T/ls.big"
+check '[ "$(wc -l < "$T/ls.big")" -gt 1000 ] && ! grep -qx k-5 "$T/ls.big" && grep -qx moved-3 "$T/ls.big"'
+for b in 80 300 1000; do
+	"$BUILD/tests/lsbuf" "$M" "$b" > "$T/ls.$b"
+	check '[ $? -eq 0 ] && [ -z "$(sort "$T/ls.$b" | uniq -d)" ] && sort "$T/ls.$b" | cmp -s - "$T/ls.big"'
+done
+
 # --- commit: the same root as a fresh build of the final records ----------
 section "commit: the same root as a fresh build of the final records"
 staged=$(getfattr --only-values -n user.hamtfs.staged "$M")
