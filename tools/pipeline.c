@@ -231,6 +231,7 @@ struct pipeline {
 	int fd;
 	const char *map;
 	uint64_t size;
+	struct timespec mtime; /* of a mapped input, when opened */
 	int mapped;
 	size_t chunk;
 	uint64_t nchunks;
@@ -349,6 +350,7 @@ static int input_open(struct pipeline *pl)
 	}
 	if (fstat(pl->fd, &st) == 0 && S_ISREG(st.st_mode)) {
 		pl->size = (uint64_t)st.st_size;
+		pl->mtime = st.st_mtim;
 		pl->mapped = 1;
 		pl->nchunks = (pl->size + pl->chunk - 1) / pl->chunk;
 		if (pl->size) {
@@ -1084,6 +1086,24 @@ static int bad_ref(unsigned p)
 		       p);
 }
 
+/* The records of a mapped input are read again after the read phase:
+ * the file must still be what was read (else the bytes copied back would
+ * not be the ones hashed). Checked before and after each group. */
+static int input_unchanged(const struct pipeline *pl)
+{
+	struct stat st;
+	if (fstat(pl->fd, &st) != 0)
+		return err_set(-errno, "%s: %s", pl->name, strerror(errno));
+	if ((uint64_t)st.st_size != pl->size ||
+	    st.st_mtim.tv_sec != pl->mtime.tv_sec ||
+	    st.st_mtim.tv_nsec != pl->mtime.tv_nsec)
+		return err_set(-ESTALE,
+			       "%s: the input file changed during the build "
+			       "(nothing was committed)",
+			       pl->name);
+	return 0;
+}
+
 /* One partition's refs, in CID order, into the slot. */
 static int group_part(struct pipeline *pl, unsigned p, struct gslot *s,
 		      uint64_t *used)
@@ -1155,8 +1175,12 @@ static int group_fill(struct pipeline *pl, unsigned g, struct gslot *s)
 	for (unsigned p = pl->gstart[g]; p < pl->gstart[g + 1] && !rc; p++)
 		rc = stopped(pl) ? -ECANCELED : group_part(pl, p, s, &used);
 	if (!rc)
+		rc = input_unchanged(pl);
+	if (!rc)
 		rc = refcopy_run((const uint8_t *)pl->map, pl->size, s->ci,
 				 s->ctmp, s->nci, s->buf, REFCOPY_WINDOW);
+	if (!rc)
+		rc = input_unchanged(pl);
 	if (!rc)
 		for (unsigned p = pl->gstart[g]; p < pl->gstart[g + 1]; p++)
 			for (unsigned i = 0; i < pl->nw; i++)
@@ -1787,6 +1811,8 @@ int pipeline_run(const struct pipeline_opts *o, struct cid *root,
 		st->bad_lines += w->bad;
 		pl->blocks_total += sorter_count(w->recs);
 	}
+	if (o->after_read)
+		o->after_read(o->after_read_arg);
 	if (pl->byref) {
 		/* the records are read from the mapping again */
 		plan_groups(pl, o->group ? o->group : GROUP_DEFAULT);

@@ -71,6 +71,9 @@ struct pipeline_opts {
 			   less) */
 	int full_hash;	/* tests: always hash keys again in the build (the
 			   path taken when 64 hash bits are not enough) */
+	/* tests: called between the read phase and the build */
+	void (*after_read)(void *arg);
+	void *after_read_arg;
 };
 
 struct pipeline_stats {

@@ -614,12 +614,62 @@ static void test_pipe(void)
 	free(ref.blocks.v);
 }
 
+/* The records of a file input are read back from it after the read
+ * phase: a file changed in between stops the build, nothing committed. */
+static void append_line(void *arg)
+{
+	FILE *f = fopen(arg, "a");
+	CHECK(f != NULL);
+	if (f) {
+		fputs("late\tline\n", f);
+		fclose(f);
+	}
+}
+
+static void test_input_changed(void)
+{
+	const char *dir = test_tmpdir("bulk-changed");
+	char in[4200], store[4200];
+	snprintf(in, sizeof(in), "%s/in.tsv", dir);
+	snprintf(store, sizeof(store), "%s/store", dir);
+	FILE *f = fopen(in, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	for (int i = 1; i <= 3000; i++)
+		fprintf(f, "k%d\tv%d\n", i, i);
+	fclose(f);
+	struct pipeline_opts o =
+	    opts(INPUT_TSV, CODEC_RAW, NULL, 1, 8, 3, MH_SHA2_256);
+	struct pipeline_stats st;
+	struct cid root, old, now;
+	o.threads = 2;
+	o.mem = (uint64_t)1 << 30;
+	o.group = 4096; /* many groups: the change is seen before the first */
+	o.spill_dir = dir;
+	o.store_dir = store;
+	o.ref = "main";
+	o.input = in;
+	CHECK_OK(pipeline_run(&o, &old, &st));
+	o.after_read = append_line;
+	o.after_read_arg = in;
+	CHECK_ERR(pipeline_run(&o, &root, &st), -ESTALE);
+	CHECK(strstr(err_msg(), "changed during the build") != NULL);
+	/* the ref is where it was */
+	struct store *s;
+	CHECK_OK(store_open(&s, store, 0));
+	CHECK_OK(store_ref_get(s, "main", &now));
+	CHECK(cid_equal(&now, &old));
+	store_close(s);
+}
+
 int main(void)
 {
 	test_pipe();
 	test_random();
 	test_existing_store();
 	test_bad_line();
+	test_input_changed();
 	printf("%u pipeline builds compared\n", cases);
 	return test_summary();
 }
