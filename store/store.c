@@ -1412,18 +1412,12 @@ void store_bulk_end(struct store_bulk *b, uint64_t *stored, uint64_t *present)
 	free(b);
 }
 
-static int data_fd(struct store *s, int *fd)
-{
-	int rc = mdb_env_get_fd(s->env, fd);
-	return rc ? store_lmdb_error(rc, "store data file") : 0;
-}
-
 int store_writeback(struct store *s)
 {
 	int fd = -1;
-	int rc = data_fd(s, &fd);
+	int rc = mdb_env_get_fd(s->env, &fd);
 	if (rc)
-		return rc;
+		return store_lmdb_error(rc, "store writeback");
 	if (sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) < 0)
 		return err_set(-errno, "store %s: writeback: %s", s->dir,
 			       strerror(errno));

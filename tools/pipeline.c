@@ -217,8 +217,8 @@ struct gslot {
 	uint8_t *buf;
 	struct gent *ents;
 	size_t nents, entcap;
-	struct refcopy_item *ci, *ctmp;
-	size_t nci, cicap;
+	struct refcopy_item *ci; /* 2 * cicap: the items, then refcopy's */
+	size_t nci, cicap;	 /* radix buffer */
 	struct sorter_scratch sx;
 	int busy;
 };
@@ -1116,13 +1116,10 @@ static int group_part(struct pipeline *pl, unsigned p, struct gslot *s,
 	if (rc)
 		return rc;
 	size_t more = (size_t)sorter_merge_total(m);
-	size_t cicap = s->cicap;
 	if ((rc = grow((void **)&s->ents, &s->entcap, s->nents + more,
 		       sizeof(*s->ents))) != 0 ||
 	    (rc = grow((void **)&s->ci, &s->cicap, s->nci + more,
-		       sizeof(*s->ci))) != 0 ||
-	    (rc = grow((void **)&s->ctmp, &cicap, s->nci + more,
-		       sizeof(*s->ctmp))) != 0) {
+		       2 * sizeof(*s->ci))) != 0) {
 		sorter_merge_close(m);
 		return rc;
 	}
@@ -1178,7 +1175,8 @@ static int group_fill(struct pipeline *pl, unsigned g, struct gslot *s)
 		rc = input_unchanged(pl);
 	if (!rc)
 		rc = refcopy_run((const uint8_t *)pl->map, pl->size, s->ci,
-				 s->ctmp, s->nci, s->buf, REFCOPY_WINDOW);
+				 s->ci + s->cicap, s->nci, s->buf,
+				 REFCOPY_WINDOW);
 	if (!rc)
 		rc = input_unchanged(pl);
 	if (!rc)
@@ -1364,6 +1362,25 @@ static void write_progress(struct pipeline *pl, uint64_t n)
 	atomic_store(&pl->wbytes_done, pl->w_bytes);
 }
 
+/* Put one block and count it; every 4096th (`*n` counts a partition's or
+ * group's blocks) publishes the progress and honours a stop. The caller
+ * publishes the last n & 4095. */
+static int write_one(struct pipeline *pl, struct out *out, const uint8_t *cid,
+		     const uint8_t *data, size_t len, uint64_t *n)
+{
+	int rc = out_put(out, cid, data, len);
+	if (rc)
+		return rc;
+	pl->w_blocks++;
+	pl->w_bytes += len;
+	if ((++*n & 4095) == 0) {
+		write_progress(pl, 4096);
+		if (stopped(pl))
+			return -ECANCELED;
+	}
+	return 0;
+}
+
 /* byref: the raw record blocks, group by group. */
 static int write_groups(struct pipeline *pl, struct out *out)
 {
@@ -1379,14 +1396,8 @@ static int write_groups(struct pipeline *pl, struct out *out)
 		for (size_t i = 0; i < s->nents && !rc; i++) {
 			const struct gent *e = &s->ents[i];
 			blk_cid(0, e->digest, cid);
-			rc = out_put(out, cid, s->buf + e->dst, e->len);
-			pl->w_blocks++;
-			pl->w_bytes += e->len;
-			if ((++n & 4095) == 0) {
-				write_progress(pl, 4096);
-				if (stopped(pl))
-					rc = -ECANCELED;
-			}
+			rc = write_one(pl, out, cid, s->buf + e->dst, e->len,
+				       &n);
 		}
 		write_progress(pl, n & 4095);
 		give_group(pl, slot);
@@ -1447,22 +1458,11 @@ static int write_blocks(struct pipeline *pl, struct out *out)
 			memcpy(prev, r, DIGEST_LEN);
 			have_prev = 1;
 			blk_cid(p, r, cid);
-			if ((rc = out_put(out, cid, r + DIGEST_LEN,
-					  len - DIGEST_LEN)) != 0)
+			if ((rc = write_one(pl, out, cid, r + DIGEST_LEN,
+					    len - DIGEST_LEN, &n)) != 0)
 				break;
-			pl->w_blocks++;
-			pl->w_bytes += len - DIGEST_LEN;
-			if ((++n & 4095) == 0) {
-				atomic_fetch_add(&pl->blocks_done, 4096);
-				atomic_store(&pl->wbytes_done, pl->w_bytes);
-				if (stopped(pl)) {
-					rc = -ECANCELED;
-					break;
-				}
-			}
 		}
-		atomic_fetch_add(&pl->blocks_done, n & 4095);
-		atomic_store(&pl->wbytes_done, pl->w_bytes);
+		write_progress(pl, n & 4095);
 		give_back(pl, m, slot);
 		if (rc < 0)
 			return rc;
@@ -1905,7 +1905,6 @@ out:
 		free(g->buf);
 		free(g->ents);
 		free(g->ci);
-		free(g->ctmp);
 		sorter_scratch_free(&g->sx);
 	}
 	if (pl->fd >= 0)
