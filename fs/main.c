@@ -330,6 +330,9 @@ int main(int argc, char *argv[])
 		fuse_loop_cfg_destroy(lc);
 	}
 	ret = ret ? 1 : 0;
+	/* unmounted: a new mount of the area waits for the final flush
+	 * instead of finding it busy */
+	stagebuf_closing(fs.stage);
 out_unmount:
 	fuse_session_unmount(se);
 out_signals:

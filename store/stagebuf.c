@@ -1051,9 +1051,30 @@ int stagebuf_commit(struct stagebuf *b, const char *ref, const struct cid *root,
 
 /* -------------------------------------------------------- open and close */
 
-/* The lock file holds "PID KIND\n" of its holder, KIND "mount" or
- * "tool" (STAGEBUF_TOOL). A tool holds it briefly: wait for it. A mount
- * holds it for as long as it is mounted: refuse at once. */
+/* Write "PID KIND" into the lock file as one fixed-width write, so a reader
+ * never sees it empty or mixed. The name is only for messages and for
+ * others to decide whether to wait: a failed write changes nothing else. */
+static void write_holder(int fd, const char *kind)
+{
+	char who[32];
+	memset(who, ' ', sizeof(who));
+	int n = snprintf(who, sizeof(who), "%ld %s", (long)getpid(), kind);
+	if (n > 0 && n < 30)
+		who[n] = ' ';
+	who[30] = '\n';
+	if (pwrite(fd, who, 31, 0) != 31) {
+		/* see above */
+	}
+}
+
+/* How long a mount holding the area may take to say it is closing: the
+ * moment `fusermount3 -u` returns, the daemon has not yet seen it. */
+#define MOUNT_GRACE_MS 3000
+
+/* The lock file holds "PID KIND\n" of its holder, KIND "mount", "tool"
+ * (STAGEBUF_TOOL) or "closing" (stagebuf_closing). A tool or a closing
+ * mount is done soon: wait for it. A mount holds it for as long as it is
+ * mounted: refuse, after MOUNT_GRACE_MS for it to say it is closing. */
 static int take_lock(struct stagebuf *b)
 {
 	char path[PATH_MAX];
@@ -1064,7 +1085,7 @@ static int take_lock(struct stagebuf *b)
 	if (b->lock_fd < 0)
 		return err_set(-errno, "staging lock %s: %s", path,
 			       strerror(errno));
-	int tries = 0;
+	int waited_ms = 0;
 	while (flock(b->lock_fd, LOCK_EX | LOCK_NB) != 0) {
 		int e = errno;
 		if (e == EINTR)
@@ -1078,34 +1099,34 @@ static int take_lock(struct stagebuf *b)
 		who[strcspn(who, "\n")] = '\0';
 		for (size_t l = strlen(who); l && who[l - 1] == ' ';)
 			who[--l] = '\0';
-		if (!who[0] && ++tries < 1000) {
-			/* the holder has not written its name yet */
-			usleep(1000);
-			continue;
-		}
-		if (!strstr(who, " tool"))
+		if (!strstr(who, " tool") && !strstr(who, " closing")) {
+			/* a mount, or a holder that has not written its name
+			 * yet: it may be about to close */
+			if (waited_ms < MOUNT_GRACE_MS) {
+				usleep(10000);
+				waited_ms += 10;
+				continue;
+			}
 			return err_set(-EBUSY,
 				       "staging area %s is in use by another "
 				       "process%s%s (a mount of it?)",
 				       b->area, who[0] ? ": pid " : "", who);
-		/* a tool: it is done soon */
+		}
+		/* a tool or a closing mount: it is done soon */
 		while (flock(b->lock_fd, LOCK_EX) != 0)
 			if (errno != EINTR)
 				return err_set(-errno, "staging lock %s: %s",
 					       path, strerror(errno));
 		break;
 	}
-	/* one fixed-width write: a reader never sees it empty or mixed */
-	char who[32];
-	snprintf(who, sizeof(who), "%-30s", "");
-	int n = snprintf(who, sizeof(who), "%ld %s", (long)getpid(),
-			 b->flags & STAGEBUF_TOOL ? "tool" : "mount");
-	who[n] = ' ';
-	who[30] = '\n';
-	if (pwrite(b->lock_fd, who, 31, 0) != 31) {
-		/* the holder's name is only for messages */
-	}
+	write_holder(b->lock_fd, b->flags & STAGEBUF_TOOL ? "tool" : "mount");
 	return 0;
+}
+
+void stagebuf_closing(struct stagebuf *b)
+{
+	if (b && b->lock_fd >= 0)
+		write_holder(b->lock_fd, "closing");
 }
 
 static int seq_cmp(const void *a, const void *b)

@@ -27,7 +27,9 @@
  * One writer per area across processes: stagebuf_open() takes an exclusive
  * flock() on journal/<H>.lock for the life of the stagebuf. If a mount
  * holds it, stagebuf_open() fails with -EBUSY (message: the area is in
- * use); if a short-lived tool holds it (opened with STAGEBUF_TOOL), it
+ * use), after giving it a few seconds to say it is closing (a mount that
+ * was just unmounted has not noticed yet); if a short-lived tool holds it
+ * (opened with STAGEBUF_TOOL) or its holder called stagebuf_closing(), it
  * waits for it. STAGEBUF_RDONLY opens without lock or journal: reads only,
  * from LMDB; every change is -EROFS.
  *
@@ -70,6 +72,12 @@ int stagebuf_open(struct stagebuf **out, struct store *s, const char *area,
  * journal is kept and the next stagebuf_open of the area replays it.
  * NULL is a no-op. */
 int stagebuf_close(struct stagebuf *b);
+
+/* Tell other processes that this holder is about to close the buffer (a
+ * mount that was unmounted): stagebuf_open() elsewhere then waits for the
+ * area instead of failing with -EBUSY. The buffer stays usable. NULL is a
+ * no-op. */
+void stagebuf_closing(struct stagebuf *b);
 
 /* Changes: see staging.h. */
 int stagebuf_put(struct stagebuf *b, const uint8_t *key, size_t klen,

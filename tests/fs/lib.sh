@@ -22,8 +22,13 @@ mount_fs() {
 	mkdir -p "$mnt"
 	MOUNTS+=("$mnt")
 	timeout 30 "$HAMTFS" -o store="$store" "$@" "$root" "$mnt" || return 1
+	wait_mounted "$mnt"
+}
+
+# wait_mounted MNT: wait until MNT is a mount point
+wait_mounted() {
 	for _ in $(seq 400); do # up to 20 s: a sanitizer build starts slowly
-		mountpoint -q "$mnt" && return 0
+		mountpoint -q "$1" && return 0
 		sleep 0.05
 	done
 	return 1

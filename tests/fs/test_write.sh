@@ -129,6 +129,34 @@ expect_err "hamt put while mounted" 'printf x | "$HAMT" put --store "$S" --ref m
 umount_fs "$M"
 check '[ "$("$HAMT" status --store "$S" --ref main | tail -n 1)" = "1 staged changes (1 puts, 0 deletes)" ]'
 
+# --- mounting again the moment fusermount3 -u returns ------------------------
+# The old daemon may still be making its final flush then: the new mount
+# waits for it and sees every change; a mount of an area that stays mounted
+# is refused with "in use". A daemon stopped with SIGSTOP across the
+# unmount stands for one that is slow to finish on a loaded machine.
+section "mounting again the moment fusermount3 -u returns"
+check 'mount_fs "$S" main "$M"'
+mkdir -p "$T/m2"; MOUNTS+=("$T/m2")
+expect_err "a second mount of a mounted area" 'timeout 30 "$HAMTFS" -o store="$S" main "$T/m2"' "in use"
+for i in $(seq 10); do
+	printf 'round %d' "$i" > "$M/remount-$i"
+	for j in $(seq 100); do echo "$j" > "$M/remount-$i-$j"; done
+	pid=
+	if [ "$i" -le 3 ]; then
+		pid=$(pgrep -f -- "-o store=$S main $M\$")
+		check '[ -n "$pid" ] && kill -STOP "$pid"'
+	fi
+	fusermount3 -u "$M"
+	if [ -n "$pid" ]; then
+		(sleep 0.5; kill -CONT "$pid") &
+	fi
+	check 'mount_fs "$S" main "$M"'
+	check '[ "$(cat "$M/remount-$i" 2>/dev/null)" = "round $i" ]'
+	wait
+done
+umount_fs "$M"
+check '[ "$("$HAMT" status --store "$S" --ref main | tail -n 1)" = "1011 staged changes (1011 puts, 0 deletes)" ]'
+
 # --- a commit writes O(changes x depth) blocks -----------------------------
 section "a commit writes O(changes x depth) blocks"
 B=$T/big

@@ -3,7 +3,8 @@
  * (store A) and straight through staging.h (store B) give the same view
  * (get, attrs, count, iterate) at every step, across flushes, reopens,
  * processes killed with SIGKILL at random points (journal replay), torn and
- * corrupt journal tails (a prefix is kept), the per-area lock, read-only
+ * corrupt journal tails (a prefix is kept), the per-area lock and its
+ * hand-over from a closing holder, read-only
  * opens, and commits. */
 #include <errno.h>
 #include <fcntl.h>
@@ -467,6 +468,56 @@ static void test_lock_and_limits(void)
 	store_close(s);
 }
 
+/* A mount that was just unmounted still holds the area while it makes its
+ * final flush: another open waits for it (the holder said it is closing,
+ * or it lets go within the grace period) and sees that flush. */
+static void test_lock_handover(void)
+{
+	const char *d = test_tmpdir("sb-handover");
+	for (int closing = 0; closing <= 1; closing++) {
+		int p[2];
+		CHECK(pipe(p) == 0);
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(p[0]);
+			struct store *cs = open_store(d);
+			struct stagebuf *cb = NULL;
+			if (stagebuf_open(&cb, cs, AREA, 0))
+				_exit(2);
+			if (closing)
+				stagebuf_closing(cb);
+			if (write(p[1], "x", 1) != 1)
+				_exit(3);
+			usleep(300000); /* a slow final flush */
+			char v[2] = {(char)('0' + closing), 0};
+			if (stagebuf_put(cb, (const uint8_t *)"late", 4,
+					 (const uint8_t *)v, 1, NULL) ||
+			    stagebuf_close(cb))
+				_exit(4);
+			store_close(cs);
+			_exit(0);
+		}
+		close(p[1]);
+		char c;
+		CHECK(read(p[0], &c, 1) == 1);
+		close(p[0]);
+		struct store *s = open_store(d);
+		struct stagebuf *b = NULL;
+		CHECK_OK(stagebuf_open(&b, s, AREA, 0));
+		struct buf got = {0};
+		enum staging_kind kind;
+		CHECK_OK(
+		    stagebuf_get(b, (const uint8_t *)"late", 4, &kind, &got));
+		CHECK(got.len == 1 && got.data[0] == '0' + closing);
+		buf_free(&got);
+		CHECK_OK(stagebuf_close(b));
+		store_close(s);
+		int st = 0;
+		CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+		      WEXITSTATUS(st) == 0);
+	}
+}
+
 /* --- commit through the buffer == commit of the same staging area --- */
 
 static void test_commit(void)
@@ -511,6 +562,7 @@ int main(void)
 	test_killed();
 	test_torn();
 	test_lock_and_limits();
+	test_lock_handover();
 	test_commit();
 	return test_summary();
 }
