@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fs/daemon.h"
 #include "fs/fs.h"
 #include "fs/ops.h"
 #include "hamt/err.h"
@@ -263,7 +264,7 @@ int main(int argc, char *argv[])
 	}
 	if (check_mountpoint(opts.mountpoint))
 		goto out_opts;
-	/* the daemon runs in / (fuse_daemonize changes to it): a relative
+	/* the daemon runs in / (daemon_fork changes to it): a relative
 	 * store path must be made absolute first (when it does not resolve,
 	 * opening it below says why) */
 	char *abs_store = realpath(conf.store, NULL);
@@ -291,7 +292,7 @@ int main(int argc, char *argv[])
 		goto out_caches;
 	}
 	/* Check the store and root now, so errors reach the terminal. LMDB
-	 * must not be used across fork(), and fuse_daemonize() forks: the
+	 * must not be used across fork(), and daemon_fork() forks: the
 	 * store is opened again in the process that serves the mount. */
 	if (open_store_and_view(&fs))
 		goto out_caches;
@@ -309,12 +310,17 @@ int main(int argc, char *argv[])
 		goto out_session;
 	if (fuse_session_mount(se, opts.mountpoint) != 0)
 		goto out_signals;
-	fuse_daemonize(opts.foreground);
-	if (!opts.foreground)
-		fs_log_to_syslog();
-	if (!fs.store && open_store_and_view(&fs)) {
-		ret = 1;
+	/* in the background, the command waits for the daemon to have
+	 * opened the store, and exits 1 if it could not */
+	if (!opts.foreground && daemon_fork() != 0) {
+		fprintf(stderr, "hamtfs: %s\n", err_msg());
 		goto out_unmount;
+	}
+	if (!fs.store && open_store_and_view(&fs))
+		goto out_unmount;
+	if (!opts.foreground) {
+		daemon_ready(0);
+		fs_log_to_syslog();
 	}
 	if (opts.singlethread) {
 		ret = fuse_session_loop(se);
@@ -335,6 +341,7 @@ int main(int argc, char *argv[])
 	stagebuf_closing(fs.stage);
 out_unmount:
 	fuse_session_unmount(se);
+	daemon_ready(ret); /* if start-up failed: unmounted, then reported */
 out_signals:
 	fuse_remove_signal_handlers(se);
 out_session:

@@ -119,6 +119,25 @@ check 'mountpoint -q "$T/md"'
 check '[ "$(cat "$T/md/key-5")" = "$("$HAMT" get --store "$B" main key-5)" ]'
 umount_fs "$T/md"
 
+# --- two daemons for one area at once: the command of the one that cannot
+# have it fails and says why (it used to exit 0 before its daemon found
+# the area taken, leaving nothing mounted) --------------------------------
+section "two daemons for one area at once: the loser's command fails"
+mkdir -p "$T/c1" "$T/c2"; MOUNTS+=("$T/c1" "$T/c2")
+for round in 1 2 3; do
+	timeout 60 "$HAMTFS" -o store="$B" main "$T/c1" 2>"$T/c1.err" & p1=$!
+	timeout 60 "$HAMTFS" -o store="$B" main "$T/c2" 2>"$T/c2.err" & p2=$!
+	wait "$p1"; rc1=$?
+	wait "$p2"; rc2=$?
+	m1=1; mountpoint -q "$T/c1" || m1=0
+	m2=1; mountpoint -q "$T/c2" || m2=0
+	check '[ $((m1 + m2)) = 1 ]'
+	check '[ "$rc1" = 0 ] && [ "$m1" = 1 ] || { [ "$rc1" != 0 ] && [ "$m1" = 0 ] && grep -q "in use" "$T/c1.err"; }'
+	check '[ "$rc2" = 0 ] && [ "$m2" = 1 ] || { [ "$rc2" != 0 ] && [ "$m2" = 0 ] && grep -q "in use" "$T/c2.err"; }'
+	[ "$m1" = 1 ] && umount_fs "$T/c1"
+	[ "$m2" = 1 ] && umount_fs "$T/c2"
+done
+
 # --- mount(8) / fstab form (mount.fuse3 runs "hamtfs main MNT -o ...") ---
 section "mount(8) / fstab form (mount.fuse3 runs hamtfs main MNT -o ...)"
 mkdir -p "$T/mf"
