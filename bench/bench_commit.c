@@ -14,6 +14,7 @@
 
 #include "hamt/err.h"
 #include "hamt/hamt.h"
+#include "mapfixture.h"
 #include "store/staging.h"
 #include "store/store.h"
 
@@ -22,69 +23,6 @@ static double now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int txn_put(void *payload, const struct cid *c, const uint8_t *data,
-		   size_t len)
-{
-	return store_txn_put(payload, c, data, len);
-}
-
-static size_t key_of(size_t i, char *out)
-{
-	return (size_t)snprintf(out, 32, "/works/OL%zuW", i);
-}
-
-static size_t rec_of(size_t i, unsigned v, char *out)
-{
-	int n = snprintf(out, 64, "{\"title\":\"record %zu\",\"v\":%u}", i, v);
-	return (size_t)n;
-}
-
-/* Build keys [0, n) in one transaction. */
-static int build(struct store *s, size_t n, struct cid *root, double *secs)
-{
-	struct hamt_entry *e = calloc(n, sizeof(*e));
-	char *keys = malloc(n * 32);
-	struct buf vals = {0};
-	size_t *voff = calloc(n, sizeof(*voff));
-	struct store_txn *t = NULL;
-	double t0 = now();
-	int rc = e && keys && voff ? store_txn_begin(s, &t) : -ENOMEM;
-	for (size_t i = 0; !rc && i < n; i++) {
-		char v[64];
-		size_t vl = rec_of(i, 0, v);
-		struct cid c;
-		cid_of_block(&c, CODEC_RAW, (const uint8_t *)v, vl);
-		rc = store_txn_put(t, &c, (const uint8_t *)v, vl);
-		voff[i] = vals.len;
-		if (!rc)
-			rc = hamt_value_encode_link(&c, &vals);
-		e[i].key = (const uint8_t *)keys + i * 32;
-		e[i].klen = key_of(i, keys + i * 32);
-	}
-	for (size_t i = 0; !rc && i < n; i++) {
-		e[i].val = vals.data + voff[i];
-		e[i].vlen = (i + 1 < n ? voff[i + 1] : vals.len) - voff[i];
-	}
-	struct hamt_params p;
-	hamt_params_default(&p);
-	struct hamt_sink sink = {txn_put, t};
-	if (!rc)
-		rc = hamt_build(&p, e, n, &sink, root, NULL);
-	if (!rc)
-		rc = store_txn_set_ref(t, "main", root);
-	if (!rc) {
-		rc = store_txn_commit(t);
-		t = NULL;
-	}
-	store_txn_abort(t);
-	*secs = now() - t0;
-	free(e);
-	free(keys);
-	free(voff);
-	buf_free(&vals);
-	return rc;
 }
 
 int main(int argc, char **argv)
@@ -98,8 +36,11 @@ int main(int argc, char **argv)
 	struct cid root, nr;
 	double bsecs = 0;
 	int rc = store_open(&s, argv[1], STORE_CREATE);
-	if (!rc && store_ref_get(s, "main", &root) != 0)
-		rc = build(s, n, &root, &bsecs);
+	if (!rc && store_ref_get(s, "main", &root) != 0) {
+		double t0 = now();
+		rc = mapfixture_build(s, "main", n, 0, &root);
+		bsecs = now() - t0;
+	}
 	if (rc) {
 		fprintf(stderr, "bench_commit: %s\n", err_msg());
 		return 1;
@@ -113,8 +54,8 @@ int main(int argc, char **argv)
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 		size_t id = i % 2 ? n + i : (size_t)(x % n);
 		ch[i].key = (const uint8_t *)keys + i * 32;
-		ch[i].klen = key_of(id, keys + i * 32);
-		size_t l = rec_of(id, 1, (char *)recs + i * 1024);
+		ch[i].klen = mapfixture_key(id, keys + i * 32);
+		size_t l = mapfixture_record(id, 1, (char *)recs + i * 1024);
 		memset(recs + i * 1024 + l, 'x', 1024 - l);
 		ch[i].record = STAGING_OP_PUT;
 		ch[i].data = recs + i * 1024;

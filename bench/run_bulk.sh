@@ -3,7 +3,8 @@
 # deterministic, ~260-byte JSON records, keys /books/OL..M, /works/OL..W,
 # /authors/OL..A) built with `hamt build --format ol` into a fresh LMDB
 # store; prints records/s per phase and overall, bytes written and peak
-# RSS. Then the JavaScript reference (ipld-hashmap, one insert at a time)
+# RSS, and what writing as many bytes with dd costs on this machine then.
+# Then the JavaScript reference (ipld-hashmap, one insert at a time)
 # on the first REF_N (default 100,000) of the same records, hamt on the same
 # REF_N records, both roots (they must be equal) and the ratios.
 #
@@ -77,6 +78,24 @@ echo "hamt: write  $(rate "$blocks" "$t_write") blocks/s, $(rate "$n" "$t_write"
 echo "hamt: commit $t_commit s (fsync)"
 echo "hamt: overall $(rate "$n" "$wall") records/s ($wall s wall clock, process start to exit)"
 echo "hamt: store data.mdb $db bytes; peak RSS $rss MiB"
+# What writing the store's bytes costs this machine as it is: dd of as many
+# bytes into a new file on the same file system, into the page cache (no
+# sync). Once on memory nobody has touched for 20 s, as most of the
+# build's is (on a VM that hands idle memory back to its host, the first
+# touch of such memory is what costs), and once right after, on the
+# memory the first dd just freed.
+mib=$((db >> 20))
+dd_secs() {
+	local t0
+	t0=$(date +%s.%N)
+	dd if=/dev/zero of="$work/dd.out" bs=1M count="$mib" 2>/dev/null
+	awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'
+	rm -f "$work/dd.out"
+}
+sleep 20
+dd_cold=$(dd_secs)
+dd_warm=$(dd_secs)
+echo "floor: dd of the store's $mib MiB into a new file: $dd_cold s on memory idle for 20 s, $dd_warm s right after (hamt's total: $wall s)"
 if [ "${VERIFY:-0}" = 1 ]; then
 	"$build/hamt" verify --store "$work/store" main | sed 's/^/verify: /'
 fi

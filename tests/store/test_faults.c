@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "hamt/hamt.h"
+#include "mapfixture.h"
 #include "store/car.h"
 #include "store/staging.h"
 #include "store/store.h"
@@ -94,69 +95,6 @@ static void alloc_fail_after(long long n)
 #define NKEYS 2000
 #define NCHANGES 300
 
-static size_t key_of(size_t i, char *out)
-{
-	return (size_t)snprintf(out, 32, "/works/OL%zuW", i);
-}
-
-static size_t rec_of(size_t i, unsigned v, char *out)
-{
-	return (size_t)snprintf(out, 64, "{\"title\":\"record %zu\",\"v\":%u}",
-				i, v);
-}
-
-static int txn_put(void *payload, const struct cid *c, const uint8_t *data,
-		   size_t len)
-{
-	return store_txn_put(payload, c, data, len);
-}
-
-/* Build keys [0, n) with version v under `ref` in one transaction. */
-static int build(struct store *s, const char *ref, size_t n, unsigned v,
-		 struct cid *root)
-{
-	struct hamt_entry *e = calloc(n, sizeof(*e));
-	char *keys = malloc(n * 32);
-	struct buf vals = {0};
-	size_t *voff = calloc(n, sizeof(*voff));
-	struct store_txn *t = NULL;
-	int rc = e && keys && voff ? store_txn_begin(s, &t)
-				   : err_set(-ENOMEM, "out of memory");
-	for (size_t i = 0; !rc && i < n; i++) {
-		char r[64];
-		size_t rl = rec_of(i, v, r);
-		struct cid c;
-		cid_of_block(&c, CODEC_RAW, (const uint8_t *)r, rl);
-		rc = store_txn_put(t, &c, (const uint8_t *)r, rl);
-		voff[i] = vals.len;
-		if (!rc)
-			rc = hamt_value_encode_link(&c, &vals);
-		e[i].key = (const uint8_t *)keys + i * 32;
-		e[i].klen = key_of(i, keys + i * 32);
-	}
-	for (size_t i = 0; !rc && i < n; i++) {
-		e[i].val = vals.data + voff[i];
-		e[i].vlen = (i + 1 < n ? voff[i + 1] : vals.len) - voff[i];
-	}
-	struct hamt_params p;
-	hamt_params_default(&p);
-	struct hamt_sink sink = {txn_put, t};
-	if (!rc)
-		rc = hamt_build(&p, e, n, &sink, root, NULL);
-	if (!rc)
-		rc = store_txn_set_ref(t, ref, root);
-	if (!rc) {
-		rc = store_txn_commit(t);
-		t = NULL;
-	}
-	store_txn_abort(t);
-	free(e);
-	free(keys);
-	free(voff);
-	buf_free(&vals);
-	return rc;
-}
-
 /* NCHANGES changes: puts of new and existing keys, deletes. */
 static int stage(struct store *s)
 {
@@ -166,13 +104,13 @@ static int stage(struct store *s)
 	for (size_t i = 0; i < NCHANGES; i++) {
 		size_t id = i % 3 == 0 ? NKEYS + i : (i * 7) % NKEYS;
 		ch[i].key = (const uint8_t *)keys[i];
-		ch[i].klen = key_of(id, keys[i]);
+		ch[i].klen = mapfixture_key(id, keys[i]);
 		if (i % 5 == 4) {
 			ch[i].record = STAGING_OP_TOMBSTONE;
 		} else {
 			ch[i].record = STAGING_OP_PUT;
 			ch[i].data = (const uint8_t *)recs[i];
-			ch[i].len = rec_of(id, 2, recs[i]);
+			ch[i].len = mapfixture_record(id, 2, recs[i]);
 		}
 	}
 	return staging_apply(s, "main", ch, NCHANGES);
@@ -226,205 +164,224 @@ static unsigned long total_points;
  * runs such as valgrind's; the default, 1, tries every point. */
 static long long stride = 1;
 
+/* One fault sweep: for n = 0, stride, 2*stride, ... arm fault F to strike
+ * at its n-th chance and run ATTEMPT; every run that fails must say why
+ * (a message) and leave the store as UNCHANGED checks it. Ends with the
+ * first run that succeeds; *points is the number of runs that failed
+ * before it. Returns the number of bad runs. */
+struct sweep {
+	const char *what; /* "commit", ... */
+	struct store *s;
+	int (*attempt)(struct sweep *w, long long n);
+	int (*unchanged)(struct sweep *w); /* 1 if the store is as before */
+	const struct cid *root0;
+	const char *input;
+	size_t blocks_before;
+	struct cid got; /* the new root of the run that succeeded */
+};
+
+static unsigned long sweep(struct sweep *w, enum fault f, unsigned long *points)
+{
+	unsigned long bad = 0;
+	*points = 0;
+	for (long long n = 0;; n += stride) {
+		arm(w->s, f, n);
+		err_clear();
+		int rc = w->attempt(w, n);
+		disarm(w->s);
+		if (rc == 0)
+			break;
+		++*points;
+		if (!err_msg()[0] && bad++ < 5) /* every error says what */
+			fprintf(stderr,
+				"%s, %s fault %lld: rc %d, no message\n",
+				w->what, fault_name[f], n, rc);
+		if (!w->unchanged(w) && bad++ < 5)
+			fprintf(stderr,
+				"%s, %s fault %lld: store changed (%s)\n",
+				w->what, fault_name[f], n, err_msg());
+		if (n > 2000000) {
+			CHECK(!"the run never succeeded");
+			break;
+		}
+	}
+	total_points += *points;
+	return bad;
+}
+
+/* The store as a pristine copy has it: the map of root0 with NCHANGES
+ * staged, and no other block. */
+static int same_blocks(struct sweep *w)
+{
+	return intact(w->s, w->root0, NCHANGES) &&
+	       test_count_blocks(w->s) == w->blocks_before;
+}
+
+/* Open a fresh copy of the pristine store in a directory named for WHAT. */
+static struct store *open_copy(const char *pristine, const char *what,
+			       char *dir, size_t size)
+{
+	snprintf(dir, size, "%s", test_tmpdir(what));
+	CHECK_OK(copy_dir(pristine, dir));
+	struct store *s = NULL;
+	CHECK_OK(store_open(&s, dir, 0));
+	return s;
+}
+
 /* --- a commit of NCHANGES changes on an NKEYS map --- */
+
+static int commit_attempt(struct sweep *w, long long n)
+{
+	(void)n;
+	return staging_commit(w->s, "main", "main", w->root0, NULL, &w->got,
+			      NULL);
+}
+
+static int commit_unchanged(struct sweep *w)
+{
+	return intact(w->s, w->root0, NCHANGES);
+}
 
 static void test_commit(const char *pristine, enum fault f,
 			const struct cid *root0, const struct cid *want)
 {
 	char dir[512];
-	snprintf(dir, sizeof(dir), "%s", test_tmpdir("faults-commit"));
-	CHECK_OK(copy_dir(pristine, dir));
-	struct store *s = NULL;
-	CHECK_OK(store_open(&s, dir, 0));
-	if (!s)
+	struct sweep w = {
+	    "commit",
+	    open_copy(pristine, "faults-commit", dir, sizeof(dir)),
+	    commit_attempt,
+	    commit_unchanged,
+	    root0,
+	    NULL,
+	    0,
+	    {0}};
+	if (!w.s)
 		return;
-	unsigned long points = 0, bad = 0;
-	for (long long n = 0;; n += stride) {
-		struct cid nr;
-		arm(s, f, n);
-		err_clear();
-		int rc =
-		    staging_commit(s, "main", "main", root0, NULL, &nr, NULL);
-		disarm(s);
-		if (rc == 0) {
-			CHECK(cid_equal(&nr, want));
-			break;
-		}
-		points++;
-		if (!err_msg()[0] && bad++ < 5) /* every error says what */
-			fprintf(stderr,
-				"commit, %s fault %lld: rc %d, no "
-				"message\n",
-				fault_name[f], n, rc);
-		if (!intact(s, root0, NCHANGES) && bad++ < 5)
-			fprintf(stderr,
-				"commit, %s fault %lld: not intact "
-				"(%s)\n",
-				fault_name[f], n, err_msg());
-		if (n > 2000000) {
-			CHECK(!"commit never succeeded");
-			break;
-		}
-	}
-	CHECK(bad == 0);
-	CHECK(intact(s, want, 0));
+	unsigned long points;
+	CHECK(sweep(&w, f, &points) == 0);
+	CHECK(cid_equal(&w.got, want));
+	CHECK(intact(w.s, want, 0));
 	printf("commit: %lu %s fault points, each left the old root and the "
 	       "staging area\n",
 	       points, fault_name[f]);
-	total_points += points;
-	store_close(s);
+	store_close(w.s);
 }
 
 /* --- a build of NKEYS keys into a store that has a map already --- */
+
+static int build_attempt(struct sweep *w, long long n)
+{
+	(void)n;
+	return mapfixture_build(w->s, "main", NKEYS, 7, &w->got);
+}
 
 static void test_build(const char *pristine, enum fault f,
 		       const struct cid *root0)
 {
 	char dir[512];
-	snprintf(dir, sizeof(dir), "%s", test_tmpdir("faults-build"));
-	CHECK_OK(copy_dir(pristine, dir));
-	struct store *s = NULL;
-	CHECK_OK(store_open(&s, dir, 0));
-	if (!s)
+	struct sweep w = {"build",
+			  open_copy(pristine, "faults-build", dir, sizeof(dir)),
+			  build_attempt,
+			  same_blocks,
+			  root0,
+			  NULL,
+			  0,
+			  {0}};
+	if (!w.s)
 		return;
-	size_t before = test_count_blocks(s);
-	unsigned long points = 0, bad = 0;
-	for (long long n = 0;; n += stride) {
-		struct cid nr;
-		arm(s, f, n);
-		err_clear();
-		int rc = build(s, "main", NKEYS, 7, &nr);
-		disarm(s);
-		if (rc == 0)
-			break;
-		points++;
-		if (!err_msg()[0] && bad++ < 5)
-			fprintf(stderr,
-				"build, %s fault %lld: rc %d, no message\n",
-				fault_name[f], n, rc);
-		if ((!intact(s, root0, NCHANGES) ||
-		     test_count_blocks(s) != before) &&
-		    bad++ < 5)
-			fprintf(stderr, "build, %s fault %lld: store changed\n",
-				fault_name[f], n);
-		if (n > 2000000) {
-			CHECK(!"build never succeeded");
-			break;
-		}
-	}
-	CHECK(bad == 0);
+	w.blocks_before = test_count_blocks(w.s);
+	unsigned long points;
+	CHECK(sweep(&w, f, &points) == 0);
 	printf("build: %lu %s fault points, each left the store as it was\n",
 	       points, fault_name[f]);
-	total_points += points;
-	store_close(s);
+	store_close(w.s);
 }
 
 /* --- `hamt build`'s parallel pipeline into a store that has a map --- */
+
+static int pipeline_attempt(struct sweep *w, long long n)
+{
+	char spill[600];
+	struct pipeline_opts o = {0};
+	struct pipeline_stats st;
+	snprintf(spill, sizeof(spill), "%s/spill", store_dir(w->s));
+	o.input = w->input;
+	o.in.format = INPUT_TSV;
+	o.in.codec = CODEC_RAW;
+	o.link = 1;
+	hamt_params_default(&o.params);
+	o.threads = 2;
+	o.mem = n % 2 ? 16 << 10 : 64 << 20; /* spill, or not */
+	o.spill_dir = spill;
+	o.store = w->s;
+	o.ref = "main";
+	o.chunk = 4096;
+	return pipeline_run(&o, &w->got, &st);
+}
 
 static void test_pipeline(const char *pristine, enum fault f,
 			  const struct cid *root0, const char *input)
 {
 	char dir[512], spill[600];
-	snprintf(dir, sizeof(dir), "%s", test_tmpdir("faults-pipeline"));
-	CHECK_OK(copy_dir(pristine, dir));
+	struct sweep w = {
+	    "pipeline",
+	    open_copy(pristine, "faults-pipeline", dir, sizeof(dir)),
+	    pipeline_attempt,
+	    same_blocks,
+	    root0,
+	    input,
+	    0,
+	    {0}};
+	if (!w.s)
+		return;
 	snprintf(spill, sizeof(spill), "%s/spill", dir);
 	CHECK(mkdir(spill, 0755) == 0);
-	struct store *s = NULL;
-	CHECK_OK(store_open(&s, dir, 0));
-	if (!s)
-		return;
-	size_t before = test_count_blocks(s);
-	unsigned long points = 0, bad = 0;
-	for (long long n = 0;; n += stride) {
-		struct pipeline_opts o = {0};
-		struct pipeline_stats st;
-		struct cid nr;
-		o.input = input;
-		o.in.format = INPUT_TSV;
-		o.in.codec = CODEC_RAW;
-		o.link = 1;
-		hamt_params_default(&o.params);
-		o.threads = 2;
-		o.mem = n % 2 ? 16 << 10 : 64 << 20; /* spill, or not */
-		o.spill_dir = spill;
-		o.store = s;
-		o.ref = "main";
-		o.chunk = 4096;
-		arm(s, f, n);
-		err_clear();
-		int rc = pipeline_run(&o, &nr, &st);
-		disarm(s);
-		if (rc == 0)
-			break;
-		points++;
-		if (!err_msg()[0] && bad++ < 5)
-			fprintf(stderr,
-				"pipeline, %s fault %lld: rc %d, no "
-				"message\n",
-				fault_name[f], n, rc);
-		if ((!intact(s, root0, NCHANGES) ||
-		     test_count_blocks(s) != before) &&
-		    bad++ < 5)
-			fprintf(stderr,
-				"pipeline, %s fault %lld: store changed\n",
-				fault_name[f], n);
-		if (n > 2000000) {
-			CHECK(!"pipeline build never succeeded");
-			break;
-		}
-	}
-	CHECK(bad == 0);
+	w.blocks_before = test_count_blocks(w.s);
+	unsigned long points;
+	CHECK(sweep(&w, f, &points) == 0);
 	printf("hamt build (pipeline): %lu %s fault points, each left the "
 	       "store as it was\n",
 	       points, fault_name[f]);
-	total_points += points;
-	store_close(s);
+	store_close(w.s);
 }
 
 /* --- an import of the spec fixture's CAR into an empty store --- */
 
+static int import_attempt(struct sweep *w, long long n)
+{
+	(void)n;
+	struct cid *roots = NULL;
+	size_t nroots = 0;
+	int rc = car_import(w->s, w->input, &roots, &nroots);
+	free(roots);
+	return rc;
+}
+
+static int no_blocks(struct sweep *w)
+{
+	return test_count_blocks(w->s) == 0;
+}
+
 static void test_import(enum fault f)
 {
-	const char *car = test_fixture("hamt-alice-words/hamt.car");
-	struct store *s = NULL;
-	CHECK_OK(store_open(&s, test_tmpdir("faults-import"), STORE_CREATE));
-	if (!s)
+	struct sweep w = {
+	    "import",  NULL, import_attempt,
+	    no_blocks, NULL, test_fixture("hamt-alice-words/hamt.car"),
+	    0,	       {0}};
+	CHECK_OK(store_open(&w.s, test_tmpdir("faults-import"), STORE_CREATE));
+	if (!w.s)
 		return;
-	unsigned long points = 0, bad = 0;
-	for (long long n = 0;; n += stride) {
-		struct cid *roots = NULL;
-		size_t nroots = 0;
-		arm(s, f, n);
-		err_clear();
-		int rc = car_import(s, car, &roots, &nroots);
-		disarm(s);
-		free(roots);
-		if (rc == 0)
-			break;
-		if (rc == -ENOENT && n == 0) {
-			CHECK(!"the fixture is missing");
-			break;
-		}
-		points++;
-		if (!err_msg()[0] && bad++ < 5)
-			fprintf(stderr,
-				"import, %s fault %lld: rc %d, no "
-				"message\n",
-				fault_name[f], n, rc);
-		if (test_count_blocks(s) != 0 && bad++ < 5)
-			fprintf(stderr, "import, %s fault %lld: blocks left\n",
-				fault_name[f], n);
-		if (n > 2000000) {
-			CHECK(!"import never succeeded");
-			break;
-		}
+	if (access(w.input, R_OK) != 0) {
+		CHECK(!"the fixture is missing");
+		store_close(w.s);
+		return;
 	}
-	CHECK(bad == 0);
-	CHECK(test_count_blocks(s) == 36);
+	unsigned long points;
+	CHECK(sweep(&w, f, &points) == 0);
+	CHECK(test_count_blocks(w.s) == 36);
 	printf("import: %lu %s fault points, each left no block behind\n",
 	       points, fault_name[f]);
-	total_points += points;
-	store_close(s);
+	store_close(w.s);
 }
 
 int main(void)
@@ -443,7 +400,7 @@ int main(void)
 	CHECK_OK(store_open(&s, pristine, STORE_CREATE));
 	if (!s)
 		return test_summary();
-	CHECK_OK(build(s, "main", NKEYS, 0, &root0));
+	CHECK_OK(mapfixture_build(s, "main", NKEYS, 0, &root0));
 	CHECK_OK(stage(s));
 	store_close(s);
 	/* the root a commit without faults gives */
@@ -460,8 +417,8 @@ int main(void)
 	FILE *in = fopen(input, "w");
 	for (size_t i = 0; in && i < NKEYS; i++) {
 		char k[32], r[64];
-		key_of(i, k);
-		rec_of(i, 9, r);
+		mapfixture_key(i, k);
+		mapfixture_record(i, 9, r);
 		fprintf(in, "%s\t%s\n", k, r);
 	}
 	CHECK(in && fclose(in) == 0);
