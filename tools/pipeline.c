@@ -38,6 +38,7 @@
  * sleep. None is held while taking another.
  */
 #include "tools/pipeline.h"
+#include "tools/inputlease.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -232,6 +233,8 @@ struct pipeline {
 	const char *map;
 	uint64_t size;
 	struct timespec mtime; /* of a mapped input, when opened */
+	atomic_int lease;      /* inputlease handle of a mapped input, or -1 */
+	atomic_uint groups_copied; /* groups whose records are copied back */
 	int mapped;
 	size_t chunk;
 	uint64_t nchunks;
@@ -324,10 +327,25 @@ static int pl_fail(struct pipeline *pl, int rc)
 	return rc;
 }
 
+/* The error of an input that changed under the build. */
+static int input_changed(const struct pipeline *pl, const char *how)
+{
+	return err_set(-ESTALE,
+		       "%s: the input file changed during the build (%s; "
+		       "nothing was committed)",
+		       pl->name, how);
+}
+
+#define LEASE_BROKEN "another process opened it for writing or truncated it"
+
 static int stopped(struct pipeline *pl)
 {
 	if (atomic_load(&pl->failed))
 		return 1;
+	if (inputlease_broken(atomic_load(&pl->lease))) {
+		pl_fail(pl, input_changed(pl, LEASE_BROKEN));
+		return 1;
+	}
 	if (pl->o->stop && *pl->o->stop) {
 		err_set(-EINTR, "interrupted");
 		pl_fail(pl, -EINTR);
@@ -361,6 +379,8 @@ static int input_open(struct pipeline *pl)
 					       strerror(errno));
 			pl->map = m;
 			madvise(m, (size_t)pl->size, MADV_SEQUENTIAL);
+			/* a writer now waits for us to let go of the file */
+			atomic_store(&pl->lease, inputlease_take(pl->fd));
 		}
 		pl->chunk_lines = calloc(pl->nchunks + 1, sizeof(uint64_t));
 		if (!pl->chunk_lines)
@@ -370,8 +390,15 @@ static int input_open(struct pipeline *pl)
 	return 0;
 }
 
+/* Let a writer held back by the input's lease go on. */
+static void input_release(struct pipeline *pl)
+{
+	inputlease_release(atomic_exchange(&pl->lease, -1));
+}
+
 static void input_close(struct pipeline *pl)
 {
+	input_release(pl);
 	if (pl->map)
 		munmap((void *)pl->map, (size_t)pl->size);
 	if (pl->fd > 0)
@@ -1088,19 +1115,21 @@ static int bad_ref(unsigned p)
 
 /* The records of a mapped input are read again after the read phase:
  * the file must still be what was read (else the bytes copied back would
- * not be the ones hashed). Checked before and after each group. */
+ * not be the ones hashed). Checked before and after each group: the read
+ * lease (nobody has opened the file for writing or truncated it since it
+ * was opened), or where no lease could be taken, its size and mtime. */
 static int input_unchanged(const struct pipeline *pl)
 {
 	struct stat st;
 	if (fstat(pl->fd, &st) != 0)
 		return err_set(-errno, "%s: %s", pl->name, strerror(errno));
+	if (inputlease_broken(atomic_load(&pl->lease)))
+		return input_changed(pl, LEASE_BROKEN);
 	if ((uint64_t)st.st_size != pl->size ||
 	    st.st_mtim.tv_sec != pl->mtime.tv_sec ||
 	    st.st_mtim.tv_nsec != pl->mtime.tv_nsec)
-		return err_set(-ESTALE,
-			       "%s: the input file changed during the build "
-			       "(nothing was committed)",
-			       pl->name);
+		return input_changed(pl, "its size or mtime is not what it "
+					 "was");
 	return 0;
 }
 
@@ -1179,6 +1208,9 @@ static int group_fill(struct pipeline *pl, unsigned g, struct gslot *s)
 				 REFCOPY_WINDOW);
 	if (!rc)
 		rc = input_unchanged(pl);
+	/* the last group copied: the input is not read again */
+	if (!rc && atomic_fetch_add(&pl->groups_copied, 1) + 1 == pl->ngroups)
+		input_release(pl);
 	if (!rc)
 		for (unsigned p = pl->gstart[g]; p < pl->gstart[g + 1]; p++)
 			for (unsigned i = 0; i < pl->nw; i++)
@@ -1735,6 +1767,7 @@ int pipeline_run(const struct pipeline_opts *o, struct cid *root,
 	pl->o = o;
 	pl->name = o->input && strcmp(o->input, "-") ? o->input : "stdin";
 	pl->fd = -1;
+	atomic_init(&pl->lease, -1);
 	pl->nw = o->threads ? o->threads : 1;
 	pl->chunk = o->chunk ? o->chunk : CHUNK_DEFAULT;
 	pl->t0 = now_s();

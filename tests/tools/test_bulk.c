@@ -8,9 +8,11 @@
  * a second build into a store that has blocks already (ordered inserts,
  * not only appends) keeps everything. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -638,37 +640,85 @@ static void test_pipe(void)
 
 /* The records of a file input are read back from it after the read
  * phase: a file changed in between stops the build, nothing committed. */
-static void append_line(void *arg)
+/* --- an input changed by another process during the build --- */
+
+/* What another process does to the input once it has been read. */
+enum change { CH_TRUNCATE, CH_REWRITE, CH_APPEND_OPEN };
+struct changer {
+	const char *path;
+	enum change how;
+	int fd; /* CH_APPEND_OPEN: a write fd the test holds open */
+	pid_t pid;
+};
+
+/* The after_read hook: start a process that truncates the input to half
+ * (reading the mapping past the new end would be SIGBUS) or rewrites its
+ * first bytes in place and puts its mtime back (same size, same mtime);
+ * the kernel holds it back until the build lets go of the file. With
+ * CH_APPEND_OPEN, the test appends through a write fd it opened before
+ * the build (then no lease could be taken). */
+static void change_input(void *arg)
 {
-	FILE *f = fopen(arg, "a");
-	CHECK(f != NULL);
-	if (f) {
-		fputs("late\tline\n", f);
-		fclose(f);
+	struct changer *c = arg;
+	if (c->how == CH_APPEND_OPEN) {
+		CHECK(write(c->fd, "late\tline\n", 10) == 10);
+		return;
 	}
+	struct stat st;
+	CHECK(stat(c->path, &st) == 0);
+	c->pid = fork();
+	if (c->pid == 0) {
+		if (c->how == CH_TRUNCATE)
+			_exit(truncate(c->path, st.st_size / 2) == 0 ? 0 : 1);
+		int fd = open(c->path, O_WRONLY);
+		if (fd < 0 || pwrite(fd, "zzzz", 4, 0) != 4)
+			_exit(1);
+		struct timespec t[2] = {st.st_atim, st.st_mtim};
+		_exit(futimens(fd, t) == 0 && close(fd) == 0 ? 0 : 1);
+	}
+	usleep(200000); /* the child is at the kernel's door by now */
 }
 
 static void test_input_changed(void)
 {
-	struct tsv_case c;
-	if (tsv_case(&c, "bulk-changed", 3000, 0) != 0)
-		return;
-	struct pipeline_opts o = c.o;
-	const char *store = c.store;
-	struct pipeline_stats st;
-	struct cid root, old, now;
-	o.group = 4096; /* many groups: the change is seen before the first */
-	CHECK_OK(pipeline_run(&o, &old, &st));
-	o.after_read = append_line;
-	o.after_read_arg = c.in;
-	CHECK_ERR(pipeline_run(&o, &root, &st), -ESTALE);
-	CHECK(strstr(err_msg(), "changed during the build") != NULL);
-	/* the ref is where it was */
-	struct store *s;
-	CHECK_OK(store_open(&s, store, 0));
-	CHECK_OK(store_ref_get(s, "main", &now));
-	CHECK(cid_equal(&now, &old));
-	store_close(s);
+	static const char *const names[] = {"truncated", "rewritten in place",
+					    "appended to (no lease)"};
+	for (int how = CH_TRUNCATE; how <= CH_APPEND_OPEN; how++) {
+		struct tsv_case c;
+		if (tsv_case(&c, "bulk-changed", 3000, 0) != 0)
+			return;
+		struct pipeline_opts o = c.o;
+		struct pipeline_stats st;
+		struct cid root, old, now;
+		o.group = 4096; /* many groups: copied back after the change */
+		CHECK_OK(pipeline_run(&o, &old, &st));
+		struct changer ch = {c.in, (enum change)how, -1, -1};
+		if (how == CH_APPEND_OPEN)
+			CHECK((ch.fd = open(c.in, O_WRONLY | O_APPEND)) >= 0);
+		o.after_read = change_input;
+		o.after_read_arg = &ch;
+		CHECK_ERR(pipeline_run(&o, &root, &st), -ESTALE);
+		CHECK(strstr(err_msg(), "changed during the build") != NULL);
+		CHECK(strstr(err_msg(), how == CH_APPEND_OPEN
+					    ? "size or mtime"
+					    : "opened it for writing or "
+					      "truncated it") != NULL);
+		if (ch.fd >= 0)
+			close(ch.fd);
+		int wst = 0;
+		/* the writer went on once the build let go */
+		CHECK(ch.pid < 0 || (waitpid(ch.pid, &wst, 0) == ch.pid &&
+				     WIFEXITED(wst) && WEXITSTATUS(wst) == 0));
+		/* the ref is where it was */
+		struct store *s;
+		CHECK_OK(store_open(&s, c.store, 0));
+		CHECK_OK(store_ref_get(s, "main", &now));
+		CHECK(cid_equal(&now, &old));
+		store_close(s);
+		printf("input %s during the build: ESTALE, nothing "
+		       "committed\n",
+		       names[how]);
+	}
 }
 
 int main(void)
