@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,6 +31,9 @@ int daemon_fork(void)
 		ssize_t n;
 		while ((n = read(p[0], &status, 1)) < 0 && errno == EINTR)
 			;
+		if (n != 1)
+			fprintf(stderr, "hamtfs: the daemon ended during "
+					"start-up without saying why\n");
 		_exit(n == 1 ? status : 1);
 	}
 	close(p[0]);
