@@ -1850,6 +1850,8 @@ int pipeline_run(const struct pipeline_opts *o, struct cid *root,
 		/* the records are read from the mapping again */
 		plan_groups(pl, o->group ? o->group : GROUP_DEFAULT);
 		pl->prep_next = NPART_ENT;
+		if (pl->ngroups == 0) /* no record to copy back */
+			input_release(pl);
 	} else {
 		input_close(pl);
 		pl->fd = -1;
