@@ -167,23 +167,24 @@ static long long stride = 1;
 /* One fault sweep: for n = 0, stride, 2*stride, ... arm fault F to strike
  * at its n-th chance and run ATTEMPT; every run that fails must say why
  * (a message) and leave the store as UNCHANGED checks it. Ends with the
- * first run that succeeds; *points is the number of runs that failed
- * before it. Returns the number of bad runs. */
+ * first run that succeeds and prints how many failed before it. Returns
+ * the number of bad runs. */
 struct sweep {
-	const char *what; /* "commit", ... */
-	struct store *s;
+	const char *what;  /* "commit", ... */
+	const char *claim; /* what each failed run left, for the summary */
 	int (*attempt)(struct sweep *w, long long n);
 	int (*unchanged)(struct sweep *w); /* 1 if the store is as before */
 	const struct cid *root0;
 	const char *input;
-	size_t blocks_before;
-	struct cid got; /* the new root of the run that succeeded */
+	struct store *s;
+	size_t blocks_before; /* set by sweep() */
+	struct cid got;	      /* the new root of the run that succeeded */
 };
 
-static unsigned long sweep(struct sweep *w, enum fault f, unsigned long *points)
+static unsigned long sweep(struct sweep *w, enum fault f)
 {
-	unsigned long bad = 0;
-	*points = 0;
+	unsigned long bad = 0, points = 0;
+	w->blocks_before = test_count_blocks(w->s);
 	for (long long n = 0;; n += stride) {
 		arm(w->s, f, n);
 		err_clear();
@@ -191,7 +192,7 @@ static unsigned long sweep(struct sweep *w, enum fault f, unsigned long *points)
 		disarm(w->s);
 		if (rc == 0)
 			break;
-		++*points;
+		points++;
 		if (!err_msg()[0] && bad++ < 5) /* every error says what */
 			fprintf(stderr,
 				"%s, %s fault %lld: rc %d, no message\n",
@@ -205,7 +206,9 @@ static unsigned long sweep(struct sweep *w, enum fault f, unsigned long *points)
 			break;
 		}
 	}
-	total_points += *points;
+	printf("%s: %lu %s fault points, each %s\n", w->what, points,
+	       fault_name[f], w->claim);
+	total_points += points;
 	return bad;
 }
 
@@ -217,11 +220,11 @@ static int same_blocks(struct sweep *w)
 	       test_count_blocks(w->s) == w->blocks_before;
 }
 
-/* Open a fresh copy of the pristine store in a directory named for WHAT. */
-static struct store *open_copy(const char *pristine, const char *what,
+/* Open a fresh copy of the pristine store in the directory named NAME. */
+static struct store *open_copy(const char *pristine, const char *name,
 			       char *dir, size_t size)
 {
-	snprintf(dir, size, "%s", test_tmpdir(what));
+	snprintf(dir, size, "%s", test_tmpdir(name));
 	CHECK_OK(copy_dir(pristine, dir));
 	struct store *s = NULL;
 	CHECK_OK(store_open(&s, dir, 0));
@@ -246,24 +249,16 @@ static void test_commit(const char *pristine, enum fault f,
 			const struct cid *root0, const struct cid *want)
 {
 	char dir[512];
-	struct sweep w = {
-	    "commit",
-	    open_copy(pristine, "faults-commit", dir, sizeof(dir)),
-	    commit_attempt,
-	    commit_unchanged,
-	    root0,
-	    NULL,
-	    0,
-	    {0}};
-	if (!w.s)
+	struct sweep w = {.what = "commit",
+			  .claim = "left the old root and the staging area",
+			  .attempt = commit_attempt,
+			  .unchanged = commit_unchanged,
+			  .root0 = root0};
+	if (!(w.s = open_copy(pristine, "faults-commit", dir, sizeof(dir))))
 		return;
-	unsigned long points;
-	CHECK(sweep(&w, f, &points) == 0);
+	CHECK(sweep(&w, f) == 0);
 	CHECK(cid_equal(&w.got, want));
 	CHECK(intact(w.s, want, 0));
-	printf("commit: %lu %s fault points, each left the old root and the "
-	       "staging area\n",
-	       points, fault_name[f]);
 	store_close(w.s);
 }
 
@@ -279,21 +274,14 @@ static void test_build(const char *pristine, enum fault f,
 		       const struct cid *root0)
 {
 	char dir[512];
-	struct sweep w = {"build",
-			  open_copy(pristine, "faults-build", dir, sizeof(dir)),
-			  build_attempt,
-			  same_blocks,
-			  root0,
-			  NULL,
-			  0,
-			  {0}};
-	if (!w.s)
+	struct sweep w = {.what = "build",
+			  .claim = "left the store as it was",
+			  .attempt = build_attempt,
+			  .unchanged = same_blocks,
+			  .root0 = root0};
+	if (!(w.s = open_copy(pristine, "faults-build", dir, sizeof(dir))))
 		return;
-	w.blocks_before = test_count_blocks(w.s);
-	unsigned long points;
-	CHECK(sweep(&w, f, &points) == 0);
-	printf("build: %lu %s fault points, each left the store as it was\n",
-	       points, fault_name[f]);
+	CHECK(sweep(&w, f) == 0);
 	store_close(w.s);
 }
 
@@ -323,25 +311,17 @@ static void test_pipeline(const char *pristine, enum fault f,
 			  const struct cid *root0, const char *input)
 {
 	char dir[512], spill[600];
-	struct sweep w = {
-	    "pipeline",
-	    open_copy(pristine, "faults-pipeline", dir, sizeof(dir)),
-	    pipeline_attempt,
-	    same_blocks,
-	    root0,
-	    input,
-	    0,
-	    {0}};
-	if (!w.s)
+	struct sweep w = {.what = "hamt build (pipeline)",
+			  .claim = "left the store as it was",
+			  .attempt = pipeline_attempt,
+			  .unchanged = same_blocks,
+			  .root0 = root0,
+			  .input = input};
+	if (!(w.s = open_copy(pristine, "faults-pipeline", dir, sizeof(dir))))
 		return;
 	snprintf(spill, sizeof(spill), "%s/spill", dir);
 	CHECK(mkdir(spill, 0755) == 0);
-	w.blocks_before = test_count_blocks(w.s);
-	unsigned long points;
-	CHECK(sweep(&w, f, &points) == 0);
-	printf("hamt build (pipeline): %lu %s fault points, each left the "
-	       "store as it was\n",
-	       points, fault_name[f]);
+	CHECK(sweep(&w, f) == 0);
 	store_close(w.s);
 }
 
@@ -364,23 +344,20 @@ static int no_blocks(struct sweep *w)
 
 static void test_import(enum fault f)
 {
-	struct sweep w = {
-	    "import",  NULL, import_attempt,
-	    no_blocks, NULL, test_fixture("hamt-alice-words/hamt.car"),
-	    0,	       {0}};
+	struct sweep w = {.what = "import",
+			  .claim = "left no block behind",
+			  .attempt = import_attempt,
+			  .unchanged = no_blocks,
+			  .input = test_fixture("hamt-alice-words/hamt.car")};
+	if (access(w.input, R_OK) != 0) {
+		CHECK(!"the fixture is missing");
+		return;
+	}
 	CHECK_OK(store_open(&w.s, test_tmpdir("faults-import"), STORE_CREATE));
 	if (!w.s)
 		return;
-	if (access(w.input, R_OK) != 0) {
-		CHECK(!"the fixture is missing");
-		store_close(w.s);
-		return;
-	}
-	unsigned long points;
-	CHECK(sweep(&w, f, &points) == 0);
+	CHECK(sweep(&w, f) == 0);
 	CHECK(test_count_blocks(w.s) == 36);
-	printf("import: %lu %s fault points, each left no block behind\n",
-	       points, fault_name[f]);
 	store_close(w.s);
 }
 
