@@ -195,6 +195,24 @@ static void close_stage(struct fs *fs)
 	fs->stage = NULL;
 }
 
+/* Name this mount in the staging area's lock, so that a second mount or a
+ * tool is told at once that the area is in use, and waits instead once
+ * the mount is gone (stagebuf.h). `mp` is absolute (fuse_parse_cmdline);
+ * nothing here may look it up through the file system: this process
+ * answers for it and is not serving yet. Best effort: without it, others
+ * give the mount a few seconds' grace before they call the area busy. */
+static void announce_mount(struct fs *fs, const char *mp)
+{
+	struct mount_dev dev;
+	if (!fs->stage || fs->readonly)
+		return;
+	int rc = mounts_dev_at(mp, "fuse", &dev);
+	if (rc == 0)
+		stagebuf_mounted(fs->stage, dev);
+	else if (rc != -ENOENT && rc != -EEXIST)
+		fs_log("staging area %s: %s", fs->area, err_msg());
+}
+
 /* Open the store and the view of ROOT; prints (or logs) why not. */
 static int open_store_and_view(struct fs *fs)
 {
@@ -318,6 +336,7 @@ int main(int argc, char *argv[])
 	}
 	if (!fs.store && open_store_and_view(&fs))
 		goto out_unmount;
+	announce_mount(&fs, opts.mountpoint);
 	if (!opts.foreground) {
 		daemon_ready(0);
 		fs_log_to_syslog();

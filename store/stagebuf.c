@@ -1068,13 +1068,42 @@ static void write_holder(int fd, const char *kind)
 }
 
 /* How long a mount holding the area may take to say it is closing: the
- * moment `fusermount3 -u` returns, the daemon has not yet seen it. */
+ * moment `fusermount3 -u` returns, the daemon has not yet seen it. Only
+ * waited out when the holder has not said which mount it is (or the
+ * mount table cannot be read): else the table tells at once. */
 #define MOUNT_GRACE_MS 3000
 
-/* The lock file holds "PID KIND\n" of its holder, KIND "mount", "tool"
- * (STAGEBUF_TOOL) or "closing" (stagebuf_closing). A tool or a closing
- * mount is done soon: wait for it. A mount holds it for as long as it is
- * mounted: refuse, after MOUNT_GRACE_MS for it to say it is closing. */
+/* What a holder of the area is, from its "PID KIND[ MAJ:MIN]" line. */
+enum holder_state {
+	HOLDER_DONE_SOON, /* a tool, a closing mount, or an unmounted one */
+	HOLDER_MOUNTED,	  /* a mount that the mount table still shows */
+	HOLDER_UNKNOWN,	  /* a mount that said no device, or no table */
+};
+
+static enum holder_state holder_state(const char *who, char *where, size_t wn)
+{
+	long pid = 0;
+	char kind[16] = "";
+	unsigned ma, mi;
+	int n = sscanf(who, "%ld %15s %u:%u", &pid, kind, &ma, &mi);
+	if (n >= 2 && (!strcmp(kind, "tool") || !strcmp(kind, "closing")))
+		return HOLDER_DONE_SOON;
+	if (n < 4 || strcmp(kind, "mount") || pid <= 0)
+		return HOLDER_UNKNOWN;
+	int rc =
+	    mounts_has_dev((pid_t)pid, (struct mount_dev){ma, mi}, where, wn);
+	return rc == 1	 ? HOLDER_MOUNTED
+	       : rc == 0 ? HOLDER_DONE_SOON /* unmounted: finishing */
+			 : HOLDER_UNKNOWN;
+}
+
+/* The lock file holds "PID KIND\n" of its holder, KIND "mount", "mount
+ * MAJ:MIN" (stagebuf_mounted), "tool" (STAGEBUF_TOOL) or "closing"
+ * (stagebuf_closing). A tool, a closing mount or a mount whose device is
+ * no longer mounted is done soon: wait for it. A mount still in its
+ * holder's mount table holds the area for as long as it is mounted:
+ * refuse at once. A mount that named no device: refuse after
+ * MOUNT_GRACE_MS for it to say it is closing. */
 static int take_lock(struct stagebuf *b)
 {
 	char path[PATH_MAX];
@@ -1093,13 +1122,19 @@ static int take_lock(struct stagebuf *b)
 		if (e != EWOULDBLOCK)
 			return err_set(-e, "staging lock %s: %s", path,
 				       strerror(e));
-		char who[64] = "";
+		char who[64] = "", where[MOUNTS_PATH_MAX] = "";
 		ssize_t n = pread(b->lock_fd, who, sizeof(who) - 1, 0);
 		who[n > 0 ? n : 0] = '\0';
 		who[strcspn(who, "\n")] = '\0';
 		for (size_t l = strlen(who); l && who[l - 1] == ' ';)
 			who[--l] = '\0';
-		if (!strstr(who, " tool") && !strstr(who, " closing")) {
+		enum holder_state st = holder_state(who, where, sizeof(where));
+		if (st == HOLDER_MOUNTED)
+			return err_set(-EBUSY,
+				       "staging area %s is in use by the mount "
+				       "on %s (pid %ld)",
+				       b->area, where, strtol(who, NULL, 10));
+		if (st == HOLDER_UNKNOWN) {
 			/* a mount, or a holder that has not written its name
 			 * yet: it may be about to close */
 			if (waited_ms < MOUNT_GRACE_MS) {
@@ -1112,7 +1147,7 @@ static int take_lock(struct stagebuf *b)
 				       "process%s%s (a mount of it?)",
 				       b->area, who[0] ? ": pid " : "", who);
 		}
-		/* a tool or a closing mount: it is done soon */
+		/* done soon */
 		while (flock(b->lock_fd, LOCK_EX) != 0)
 			if (errno != EINTR)
 				return err_set(-errno, "staging lock %s: %s",
@@ -1127,6 +1162,17 @@ void stagebuf_closing(struct stagebuf *b)
 {
 	if (b && b->lock_fd >= 0)
 		write_holder(b->lock_fd, "closing");
+}
+
+void stagebuf_mounted(struct stagebuf *b, struct mount_dev dev)
+{
+	char kind[32];
+	snprintf(kind, sizeof(kind), "mount %u:%u", dev.major, dev.minor);
+	/* the line has 30 characters: without the device rather than cut */
+	if (snprintf(NULL, 0, "%ld %s", (long)getpid(), kind) >= 30)
+		snprintf(kind, sizeof(kind), "mount");
+	if (b && b->lock_fd >= 0)
+		write_holder(b->lock_fd, kind);
 }
 
 static int seq_cmp(const void *a, const void *b)

@@ -27,10 +27,13 @@
  * One writer per area across processes: stagebuf_open() takes an exclusive
  * flock() on journal/<H>.lock for the life of the stagebuf. If a mount
  * holds it, stagebuf_open() fails with -EBUSY (message: the area is in
- * use), after giving it a few seconds to say it is closing (a mount that
- * was just unmounted has not noticed yet); if a short-lived tool holds it
- * (opened with STAGEBUF_TOOL) or its holder called stagebuf_closing(), it
- * waits for it. STAGEBUF_RDONLY opens without lock or journal: reads only,
+ * use by the mount on PATH) as long as the mount it named with
+ * stagebuf_mounted() is in its mount table (store/mounts.h), and waits for
+ * it once that mount is gone (a mount that was just unmounted makes its
+ * final flush); a mount that named none gets a few seconds to say it is
+ * closing before the area counts as in use. If a short-lived tool holds
+ * it (opened with STAGEBUF_TOOL) or its holder called stagebuf_closing(),
+ * it waits for it. STAGEBUF_RDONLY opens without lock or journal: reads only,
  * from LMDB; every change is -EROFS.
  *
  * Semantics of each change are those of the staging.h function of the same
@@ -49,6 +52,7 @@
 #include <stdint.h>
 
 #include "hamt/buf.h"
+#include "store/mounts.h"
 #include "store/staging.h"
 #include "store/store.h"
 
@@ -78,6 +82,12 @@ int stagebuf_close(struct stagebuf *b);
  * area instead of failing with -EBUSY. The buffer stays usable. NULL is a
  * no-op. */
 void stagebuf_closing(struct stagebuf *b);
+
+/* Tell other processes which mount holds the buffer: the device of the
+ * file system mounted (mounts_dev_at). While that device is mounted in
+ * this process's mount namespace, stagebuf_open() elsewhere fails at once;
+ * once it is not, it waits for the area. NULL is a no-op. */
+void stagebuf_mounted(struct stagebuf *b, struct mount_dev dev);
 
 /* Changes: see staging.h. */
 int stagebuf_put(struct stagebuf *b, const uint8_t *key, size_t klen,

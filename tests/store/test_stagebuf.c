@@ -4,10 +4,12 @@
  * (get, attrs, count, iterate) at every step, across flushes, reopens,
  * processes killed with SIGKILL at random points (journal replay), torn and
  * corrupt journal tails (a prefix is kept), the per-area lock and its
- * hand-over from a closing holder, read-only
- * opens, and commits. */
+ * hand-over from a closing holder or from one whose mount is gone (with
+ * the mount table it is read from), read-only opens, and commits. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "store/mounts.h"
 #include "store/stagebuf.h"
 #include "store/staging.h"
 #include "store/store.h"
@@ -518,6 +521,109 @@ static void test_lock_handover(void)
 	}
 }
 
+/* --- the mount table, and a holder that names its mount --- */
+
+static void test_mounts(void)
+{
+	struct mount_entry e;
+	CHECK_OK(mounts_parse_line("36 35 98:7 /mnt1 /mnt\\040two\\134x "
+				   "rw,noatime master:1 shared:2 - fuse.hamtfs "
+				   "hamtfs rw,user_id=0",
+				   &e));
+	CHECK(e.dev.major == 98 && e.dev.minor == 7);
+	CHECK(strcmp(e.point, "/mnt two\\x") == 0);
+	CHECK(strcmp(e.fstype, "fuse.hamtfs") == 0);
+	CHECK_OK(mounts_parse_line("1 0 0:5 / /dev rw - devtmpfs udev rw", &e));
+	CHECK(strcmp(e.point, "/dev") == 0 && e.dev.minor == 5);
+	CHECK_ERR(mounts_parse_line("36 35 98:0 / /mnt rw", &e), -EINVAL);
+	CHECK_ERR(
+	    mounts_parse_line("36 35 98x0 / /mnt rw - ext4 /dev/x rw", &e),
+	    -EINVAL);
+	CHECK_ERR(mounts_parse_line("", &e), -EINVAL);
+	/* this process's own table: "/" is there, a made-up device not */
+	struct mount_dev root, none = {4095, 1048575};
+	char where[MOUNTS_PATH_MAX];
+	CHECK_OK(mounts_dev_at("/", NULL, &root));
+	CHECK(mounts_has_dev(getpid(), root, where, sizeof(where)) == 1);
+	CHECK(strcmp(where, "/") == 0);
+	CHECK(mounts_has_dev(getpid(), none, NULL, 0) == 0);
+	CHECK_ERR(mounts_dev_at("/no/such/mount", NULL, &root), -ENOENT);
+	CHECK_ERR(mounts_dev_at("/", "no-such-type", &root), -ENOENT);
+	CHECK(mounts_has_dev(INT_MAX, root, NULL, 0) == -ENOENT);
+}
+
+/* A holder that names a mounted device is refused at once, without the
+ * grace given to a mount that named none: the child says "closing" after
+ * a second, so an opener that waited would get the area. One that names
+ * a device no longer mounted is waited for, and its final changes seen. */
+static void test_lock_mounted(void)
+{
+	const char *d = test_tmpdir("sb-mounted");
+	struct mount_dev root, gone = {4095, 1048575};
+	CHECK_OK(mounts_dev_at("/", NULL, &root));
+	for (int mounted = 0; mounted <= 1; mounted++) {
+		int p[2], q[2];
+		CHECK(pipe(p) == 0 && pipe(q) == 0);
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(p[0]);
+			close(q[1]);
+			struct store *cs = open_store(d);
+			struct stagebuf *cb = NULL;
+			if (stagebuf_open(&cb, cs, AREA, 0))
+				_exit(2);
+			stagebuf_mounted(cb, mounted ? root : gone);
+			if (write(p[1], "x", 1) != 1)
+				_exit(3);
+			if (mounted) {
+				usleep(1000000);
+				stagebuf_closing(cb);
+				/* until the parent is done, or (if it waited
+				 * for the area) 5 s */
+				struct pollfd pf = {.fd = q[0],
+						    .events = POLLIN};
+				if (poll(&pf, 1, 5000) < 0)
+					_exit(5);
+			} else {
+				usleep(300000); /* a slow final flush */
+			}
+			if (stagebuf_put(cb, (const uint8_t *)"late", 4,
+					 (const uint8_t *)"m", 1, NULL) ||
+			    stagebuf_close(cb))
+				_exit(4);
+			store_close(cs);
+			_exit(0);
+		}
+		close(p[1]);
+		close(q[0]);
+		char c;
+		CHECK(read(p[0], &c, 1) == 1);
+		close(p[0]);
+		struct store *s = open_store(d);
+		struct stagebuf *b = NULL;
+		if (mounted) {
+			CHECK_ERR(stagebuf_open(&b, s, AREA, 0), -EBUSY);
+			CHECK(strstr(err_msg(),
+				     "in use by the mount on / (pid") != NULL);
+			CHECK(write(q[1], "x", 1) == 1);
+		} else {
+			CHECK_OK(stagebuf_open(&b, s, AREA, 0));
+			struct buf got = {0};
+			enum staging_kind kind;
+			CHECK_OK(stagebuf_get(b, (const uint8_t *)"late", 4,
+					      &kind, &got));
+			CHECK(got.len == 1 && got.data[0] == 'm');
+			buf_free(&got);
+			CHECK_OK(stagebuf_close(b));
+		}
+		close(q[1]);
+		store_close(s);
+		int st = 0;
+		CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+		      WEXITSTATUS(st) == 0);
+	}
+}
+
 /* --- commit through the buffer == commit of the same staging area --- */
 
 static void test_commit(void)
@@ -563,6 +669,8 @@ int main(void)
 	test_torn();
 	test_lock_and_limits();
 	test_lock_handover();
+	test_mounts();
+	test_lock_mounted();
 	test_commit();
 	return test_summary();
 }
