@@ -333,11 +333,12 @@ static int merge_node(struct merge_ctx *m, struct hamt_node *node,
 	hamt_enc_init(enc, bw);
 	if ((rc = hamt_check_depth(m->h, node_cid, depth)) != 0)
 		goto out;
-	/* the root with many changes: its slots on several threads first */
-	unsigned nthreads = merge_threads(m->h);
-	if (depth == 0 && nchg >= MERGE_PAR_MIN && nthreads > 1 &&
-	    (rc = par_slots(m, node, node_cid, chg, nchg, nthreads, &pre,
-			    &npre)) != 0)
+	/* the root with many changes: its slots on several threads first
+	 * (merge_threads asks sysconf, a read of /sys: only for the root) */
+	unsigned nthreads =
+	    depth == 0 && nchg >= MERGE_PAR_MIN ? merge_threads(m->h) : 1;
+	if (nthreads > 1 && (rc = par_slots(m, node, node_cid, chg, nchg,
+					    nthreads, &pre, &npre)) != 0)
 		goto out;
 	size_t ei = 0, ci = 0;
 	while (!rc && (ei < node->nelem || ci < nchg)) {
