@@ -1,0 +1,249 @@
+/* pipeline_groups.c - the write groups of a mapped input ("byref"; see the
+ * ref records in pipeline.c): the raw record partitions are split into
+ * groups of at most a group's bytes; an idle builder (or the writer) fills
+ * a group slot with a group's records, copied from the mapping in file
+ * order into a buffer in CID order, GSLOTS slots in turn.
+ */
+#include "tools/pipeline_int.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hamt/err.h"
+#include "tools/inputlease.h"
+#include "tools/refcopy.h"
+#include "tools/sorter.h"
+
+/* ------------------------------------------------------------ groups */
+
+/* Split the raw partitions into groups of at most `limit` record bytes
+ * (a partition bigger than that is a group of its own). */
+void pl_plan_groups(struct pipeline *pl, uint64_t limit)
+{
+	uint64_t acc = 0;
+	unsigned g = 0;
+	pl->gstart[0] = 0;
+	for (unsigned p = 0; p < NPART_ENT; p++) {
+		uint64_t b = 0;
+		for (unsigned i = 0; i < pl->nw; i++)
+			b += pl->w[i].rbytes[p];
+		if (acc && acc + b > limit) {
+			pl->gstart[++g] = p;
+			if (acc > pl->group_cap)
+				pl->group_cap = acc;
+			acc = 0;
+		}
+		acc += b;
+	}
+	pl->gstart[++g] = NPART_ENT;
+	if (acc > pl->group_cap)
+		pl->group_cap = acc;
+	pl->ngroups = g;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return 0;
+	void *q = realloc(*p, need * size);
+	if (!q)
+		return err_set(-ENOMEM, "out of memory");
+	*p = q;
+	*cap = need;
+	return 0;
+}
+
+static int bad_ref(unsigned p)
+{
+	return err_set(-EIO,
+		       "build: malformed record reference in "
+		       "partition %u (a damaged spill file?)",
+		       p);
+}
+
+/* The records of a mapped input are read again after the read phase:
+ * the file must still be what was read (else the bytes copied back would
+ * not be the ones hashed). Checked before and after each group: the read
+ * lease (nobody has opened the file for writing or truncated it since it
+ * was opened), or where no lease could be taken, its size and mtime. */
+static int input_unchanged(const struct pipeline *pl)
+{
+	struct stat st;
+	if (fstat(pl->fd, &st) != 0)
+		return err_set(-errno, "%s: %s", pl->name, strerror(errno));
+	if (inputlease_broken(atomic_load(&pl->lease)))
+		return pl_input_changed(pl, LEASE_BROKEN);
+	if ((uint64_t)st.st_size != pl->size ||
+	    st.st_mtim.tv_sec != pl->mtime.tv_sec ||
+	    st.st_mtim.tv_nsec != pl->mtime.tv_nsec)
+		return pl_input_changed(pl, "its size or mtime is not what it "
+					    "was");
+	return 0;
+}
+
+/* One partition's refs, in CID order, into the slot. */
+static int group_part(struct pipeline *pl, unsigned p, struct gslot *s,
+		      uint64_t *used)
+{
+	struct sorter *src[pl->nw];
+	struct sorter_merge *m = NULL;
+	for (unsigned i = 0; i < pl->nw; i++)
+		src[i] = pl->w[i].recs;
+	int rc = sorter_merge_open(&m, src, pl->nw, p, &s->sx);
+	if (rc)
+		return rc;
+	size_t more = (size_t)sorter_merge_total(m);
+	if ((rc = grow((void **)&s->ents, &s->entcap, s->nents + more,
+		       sizeof(*s->ents))) != 0 ||
+	    (rc = grow((void **)&s->ci, &s->cicap, s->nci + more,
+		       2 * sizeof(*s->ci))) != 0) {
+		sorter_merge_close(m);
+		return rc;
+	}
+	const uint8_t *r;
+	size_t len;
+	while ((rc = sorter_merge_next(m, &r, &len, NULL)) == 1) {
+		if (len < REF_HDR) {
+			rc = bad_ref(p);
+			break;
+		}
+		if (s->nents &&
+		    memcmp(s->ents[s->nents - 1].digest, r, DIGEST_LEN) == 0)
+			continue; /* the same block again */
+		uint32_t l;
+		uint64_t off;
+		memcpy(&l, r + DIGEST_LEN, 4);
+		memcpy(&off, r + DIGEST_LEN + 4, 8);
+		size_t want = off == REF_INLINE ? REF_HDR + (size_t)l : REF_HDR;
+		if (len != want || l > pl->group_cap - *used) {
+			rc = bad_ref(p);
+			break;
+		}
+		if (off == REF_INLINE)
+			memcpy(s->buf + *used, r + REF_HDR, l);
+		else
+			s->ci[s->nci++] = (struct refcopy_item){
+			    .off = off, .dst = *used, .len = l};
+		struct gent *e = &s->ents[s->nents++];
+		memcpy(e->digest, r, DIGEST_LEN);
+		e->dst = *used;
+		e->len = l;
+		*used += l;
+	}
+	sorter_merge_close(m);
+	return rc < 0 ? rc : 0;
+}
+
+/* Fill a slot with group g: its records in CID order in the buffer. The
+ * refs' sorter pages go back to the pool once their bytes are copied. */
+static int group_fill(struct pipeline *pl, unsigned g, struct gslot *s)
+{
+	uint64_t used = 0;
+	int rc = 0;
+	if (!s->buf && !(s->buf = malloc(pl->group_cap ? pl->group_cap : 1)))
+		return err_set(-ENOMEM,
+			       "out of memory (a %llu-byte group "
+			       "buffer)",
+			       (unsigned long long)pl->group_cap);
+	s->nents = s->nci = 0;
+	for (unsigned p = pl->gstart[g]; p < pl->gstart[g + 1] && !rc; p++)
+		rc = pl_stopped(pl) ? -ECANCELED : group_part(pl, p, s, &used);
+	if (!rc)
+		rc = input_unchanged(pl);
+	if (!rc)
+		rc = refcopy_run((const uint8_t *)pl->map, pl->size, s->ci,
+				 s->ci + s->cicap, s->nci, s->buf,
+				 REFCOPY_WINDOW);
+	if (!rc)
+		rc = input_unchanged(pl);
+	/* the last group copied: the input is not read again */
+	if (!rc && atomic_fetch_add(&pl->groups_copied, 1) + 1 == pl->ngroups)
+		pl_input_release(pl);
+	if (!rc)
+		for (unsigned p = pl->gstart[g]; p < pl->gstart[g + 1]; p++)
+			for (unsigned i = 0; i < pl->nw; i++)
+				sorter_release(pl->w[i].recs, p);
+	return rc;
+}
+
+static int free_slot(const struct pipeline *pl)
+{
+	for (int i = 0; i < GSLOTS; i++)
+		if (!pl->gs[i].busy)
+			return i;
+	return -1;
+}
+
+/* Claim group g into a free slot and fill it (wlock held on entry and
+ * exit, not while filling). */
+static void group_claim_fill(struct pipeline *pl, unsigned g, int slot)
+{
+	pl->gstate[g] = 1;
+	pl->gs[slot].busy = 1;
+	pl->gslot_of[g] = slot;
+	pthread_mutex_unlock(&pl->wlock);
+	int rc = group_fill(pl, g, &pl->gs[slot]);
+	if (rc)
+		pl_fail(pl, rc);
+	pthread_mutex_lock(&pl->wlock);
+	pl->gstate[g] = 2;
+	pthread_cond_broadcast(&pl->wcond);
+}
+
+/* An idle builder fills the writer's next groups (GSLOTS at most). */
+void pl_prepare_groups(struct pipeline *pl)
+{
+	pthread_mutex_lock(&pl->wlock);
+	for (;;) {
+		unsigned g = pl->g_next;
+		if (g >= pl->ngroups || atomic_load(&pl->failed))
+			break;
+		if (pl->gstate[g] != 0) {
+			pl->g_next++;
+			continue;
+		}
+		int slot = free_slot(pl);
+		if (slot < 0 || g >= pl->wg + GSLOTS) {
+			pthread_cond_wait(&pl->wcond, &pl->wlock);
+			continue;
+		}
+		pl->g_next = g + 1;
+		group_claim_fill(pl, g, slot);
+	}
+	pthread_mutex_unlock(&pl->wlock);
+}
+
+/* The writer's group g, filled by a helper or here; its slot index. */
+int pl_take_group(struct pipeline *pl, unsigned g, int *slot)
+{
+	pthread_mutex_lock(&pl->wlock);
+	pl->wg = g;
+	pthread_cond_broadcast(&pl->wcond);
+	for (;;) {
+		if (atomic_load(&pl->failed))
+			break;
+		if (pl->gstate[g] == 2)
+			break;
+		int s = pl->gstate[g] == 0 ? free_slot(pl) : -1;
+		if (s >= 0)
+			group_claim_fill(pl, g, s);
+		else
+			pthread_cond_wait(&pl->wcond, &pl->wlock);
+	}
+	pl->gstate[g] = 3;
+	*slot = pl->gslot_of[g];
+	pthread_mutex_unlock(&pl->wlock);
+	return atomic_load(&pl->failed) ? -ECANCELED : 0;
+}
+
+void pl_give_group(struct pipeline *pl, int slot)
+{
+	pthread_mutex_lock(&pl->wlock);
+	pl->gs[slot].busy = 0;
+	pthread_cond_broadcast(&pl->wcond);
+	pthread_mutex_unlock(&pl->wlock);
+}
