@@ -13,14 +13,27 @@ static atomic_int lease_fd[INPUTLEASE_MAX];
 static atomic_int lease_broken[INPUTLEASE_MAX];
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static int handler_installed;
+static struct sigaction prev_sa; /* set before the handler is installed */
 
 static void on_sigio(int sig, siginfo_t *si, void *uc)
 {
-	(void)sig;
-	(void)uc;
-	for (int i = 0; i < INPUTLEASE_MAX; i++)
-		if (atomic_load(&lease_fd[i]) == si->si_fd + 1) /* F_SETSIG */
-			atomic_store(&lease_broken[i], 1);
+	/* a broken lease: from the kernel (si_code > 0), si_fd set because
+	 * of F_SETSIG */
+	if (si && si->si_code > 0)
+		for (int i = 0; i < INPUTLEASE_MAX; i++)
+			if (atomic_load(&lease_fd[i]) == si->si_fd + 1) {
+				atomic_store(&lease_broken[i], 1);
+				return;
+			}
+	/* not ours: to whoever handled SIGIO before (default: ignored, not
+	 * the default action, which would end the process) */
+	if (prev_sa.sa_flags & SA_SIGINFO) {
+		if (prev_sa.sa_sigaction)
+			prev_sa.sa_sigaction(sig, si, uc);
+	} else if (prev_sa.sa_handler != SIG_DFL &&
+		   prev_sa.sa_handler != SIG_IGN) {
+		prev_sa.sa_handler(sig);
+	}
 }
 
 int inputlease_take(int fd)
@@ -36,7 +49,7 @@ int inputlease_take(int fd)
 		sa.sa_sigaction = on_sigio;
 		sa.sa_flags = SA_SIGINFO | SA_RESTART;
 		sigemptyset(&sa.sa_mask);
-		if (sigaction(SIGIO, &sa, NULL) == 0)
+		if (sigaction(SIGIO, &sa, &prev_sa) == 0)
 			handler_installed = 1;
 	}
 	if (slot < 0 || !handler_installed) {

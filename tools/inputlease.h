@@ -17,8 +17,10 @@
  * weaker checks (size and mtime).
  *
  * The first inputlease_take() installs a SIGIO handler for the process
- * (SA_RESTART; SIGIO for files without a lease is ignored). At most
- * INPUTLEASE_MAX leases at a time.
+ * (SA_RESTART). A SIGIO that is not a broken lease of this table (another
+ * file's, or one sent by a process) goes to the handler installed before
+ * it, if there was one; else it is ignored. At most INPUTLEASE_MAX leases
+ * at a time.
  */
 #ifndef TOOLS_INPUTLEASE_H
 #define TOOLS_INPUTLEASE_H

@@ -5,8 +5,15 @@
  * or reject the same texts (except numbers jansson cannot hold, which are
  * valid JSON), the member found must be the member jansson finds, and the
  * keys made from it must be the keys jansson's values give. Then the
- * tsv, jsonl and Open Library line parsers, case by case. */
+ * tsv, jsonl and Open Library line parsers, case by case; and the read
+ * lease on an input (tools/inputlease.h): a writer breaks it, a SIGIO
+ * that is not a broken lease reaches the handler installed before. */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +22,7 @@
 #include "hamt/cid.h"
 #include "test.h"
 #include "tools/input.h"
+#include "tools/inputlease.h"
 #include "tools/json_scan.h"
 #include "tools/parse_jsonl.h"
 #include "tools/parse_ol.h"
@@ -547,6 +555,57 @@ static void test_input_keys(void)
 	input_scratch_free(&s);
 }
 
+/* ------------------------------------------------------ the lease */
+
+static volatile sig_atomic_t own_sigio;
+
+static void count_sigio(int sig)
+{
+	(void)sig;
+	own_sigio++;
+}
+
+static void test_lease(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = count_sigio;
+	sigemptyset(&sa.sa_mask);
+	CHECK(sigaction(SIGIO, &sa, NULL) == 0);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/leased", test_tmpdir("lease"));
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0 && write(fd, "a\tb\n", 4) == 4);
+	if (fd >= 0)
+		close(fd);
+	fd = open(path, O_RDONLY);
+	CHECK(fd >= 0);
+	int h = inputlease_take(fd);
+	if (h < 0) {
+		printf("no lease on %s: skipped\n", path);
+		close(fd);
+		return;
+	}
+	/* a SIGIO that is not a broken lease: the earlier handler's */
+	CHECK(raise(SIGIO) == 0);
+	CHECK(own_sigio == 1 && !inputlease_broken(h));
+	/* a writer: held back until the lease goes, which breaks it */
+	pid_t pid = fork();
+	if (pid == 0) {
+		int w = open(path, O_WRONLY | O_APPEND);
+		_exit(w >= 0 && write(w, "c\td\n", 4) == 4 ? 0 : 1);
+	}
+	CHECK(pid > 0);
+	for (int i = 0; i < 1000 && !inputlease_broken(h); i++)
+		usleep(10000);
+	CHECK(inputlease_broken(h) && own_sigio == 1);
+	inputlease_release(h);
+	int st = 0;
+	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	      WEXITSTATUS(st) == 0);
+	close(fd);
+}
+
 int main(void)
 {
 	test_scan_cases();
@@ -555,5 +614,6 @@ int main(void)
 	test_jsonl();
 	test_ol();
 	test_input_keys();
+	test_lease();
 	return test_summary();
 }
