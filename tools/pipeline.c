@@ -14,10 +14,10 @@
  * partitions ahead of it (PREP_AHEAD at most); the writer is the main
  * thread (it alone uses the LMDB write transaction); the last builder to
  * finish encodes the root. A monitor thread prints the progress line,
- * gives freed sort pages back to the kernel, pre-faults the heap the
- * writer's LMDB pages come from and starts the disk writes of the pages
- * the writer has written so far (store_writeback: best effort; the
- * commit's fsync is what counts).
+ * gives free sort pages beyond the memory budget back to the kernel,
+ * pre-faults the heap the writer's LMDB pages come from and starts the
+ * disk writes of the pages the writer has written so far (store_writeback:
+ * best effort; the commit's fsync is what counts).
  *
  * Records in the sorters (big-endian unless said):
  *   entry  hash[0..8) | ord (8) | klen (4, host order) | key | value
@@ -36,8 +36,8 @@
  *          [| data, when the offset is REF_INLINE]
  *          A copy of every record would double the memory the read phase
  *          touches (and fresh pages are what it pays most for); the writer
- *          gets the bytes back one group of partitions at a time, copied
- *          from the mapping in file order (tools/refcopy.h) into a group
+ *          gets the bytes back one group of partitions at a time, read
+ *          back from the input in file order (tools/refcopy.h) into a group
  *          buffer by an idle builder (or by itself), GSLOTS buffers in
  *          turn.
  *
@@ -274,7 +274,12 @@ static void *monitor_main(void *arg)
 		if (pl->mon_done)
 			break;
 		pthread_mutex_unlock(&pl->mlock);
-		sorter_pool_trim(pl->pool, TRIM_KEEP);
+		/* free sort pages are kept for reuse, up to the memory
+		 * budget: one given back and taken again is a fresh page, and
+		 * the first touch of those is what this build pays most for
+		 * (the TLB flushes of giving them back cost the other threads
+		 * too) */
+		sorter_pool_trim(pl->pool, pl->o->mem);
 		if (atomic_load(&pl->phase) == 1) {
 			prefault_heap();
 			/* the disk writes the fsync would wait for, now */
@@ -458,7 +463,9 @@ int pipeline_run(const struct pipeline_opts *o, struct cid *root,
 	if (o->after_read)
 		o->after_read(o->after_read_arg);
 	if (pl->byref) {
-		/* the records are read from the mapping again */
+		/* the records are read back from the file (not the mapping,
+		 * which goes now) */
+		pl_input_unmap(pl);
 		pl_plan_groups(pl, o->group ? o->group : GROUP_DEFAULT);
 		pl->prep_next = NPART_ENT;
 		if (pl->ngroups == 0) /* no record to copy back */
@@ -549,6 +556,7 @@ out:
 	for (int i = 0; i < GSLOTS; i++) {
 		struct gslot *g = &pl->gs[i];
 		free(g->buf);
+		free(g->win);
 		free(g->ents);
 		free(g->ci);
 		sorter_scratch_free(&g->sx);

@@ -1,7 +1,7 @@
 /* pipeline_groups.c - the write groups of a mapped input ("byref"; see the
  * ref records in pipeline.c): the raw record partitions are split into
  * groups of at most a group's bytes; an idle builder (or the writer) fills
- * a group slot with a group's records, copied from the mapping in file
+ * a group slot with a group's records, read back from the input in file
  * order into a buffer in CID order, GSLOTS slots in turn.
  */
 #include "tools/pipeline_int.h"
@@ -144,7 +144,9 @@ static int group_fill(struct pipeline *pl, unsigned g, struct gslot *s)
 {
 	uint64_t used = 0;
 	int rc = 0;
-	if (!s->buf && !(s->buf = malloc(pl->group_cap ? pl->group_cap : 1)))
+	if ((!s->buf &&
+	     !(s->buf = malloc(pl->group_cap ? pl->group_cap : 1))) ||
+	    (!s->win && !(s->win = malloc(REFCOPY_CHUNK))))
 		return err_set(-ENOMEM,
 			       "out of memory (a %llu-byte group "
 			       "buffer)",
@@ -155,9 +157,9 @@ static int group_fill(struct pipeline *pl, unsigned g, struct gslot *s)
 	if (!rc)
 		rc = input_unchanged(pl);
 	if (!rc)
-		rc = refcopy_run((const uint8_t *)pl->map, pl->size, s->ci,
-				 s->ci + s->cicap, s->nci, s->buf,
-				 REFCOPY_WINDOW);
+		rc = refcopy_run(pl->fd, pl->name, pl->size, s->ci,
+				 s->ci + s->cicap, s->nci, s->buf, s->win,
+				 REFCOPY_CHUNK);
 	if (!rc)
 		rc = input_unchanged(pl);
 	/* the last group copied: the input is not read again */

@@ -33,11 +33,10 @@
 #define ENT_HDR 20
 #define LINK_LEN (5 + CID_LEN) /* DAG-CBOR of a link */
 #define BAD_KEEP 10	       /* malformed lines reported when skipped */
-#define TRIM_KEEP ((uint64_t)64 << 20)
-#define BUILDER_NICE 5			    /* builders yield to the writer */
+#define BUILDER_NICE 5	       /* builders yield to the writer */
 #define GROUP_DEFAULT ((uint64_t)256 << 20) /* record bytes per group */
 #define GSLOTS 2			    /* groups filled at once */
-#define REFCOPY_WINDOW ((uint64_t)64 << 20)
+#define REFCOPY_CHUNK ((size_t)1 << 20)	    /* bytes read back at a time */
 #define REF_HDR (DIGEST_LEN + 12)
 #define REF_INLINE UINT64_MAX
 #define WRITEBACK_EVERY 0.5 /* seconds between writeback starts */
@@ -143,6 +142,7 @@ struct gent {
 
 struct gslot {
 	uint8_t *buf;
+	uint8_t *win; /* REFCOPY_CHUNK bytes: refcopy's window on the input */
 	struct gent *ents;
 	size_t nents, entcap;
 	struct refcopy_item *ci; /* 2 * cicap: the items, then refcopy's */
@@ -243,6 +243,8 @@ int pl_stopped(struct pipeline *pl);
 /* pipeline_read.c: the input and the read phase */
 int pl_input_open(struct pipeline *pl);
 void pl_input_release(struct pipeline *pl);
+/* The read phase is over: the mapping goes, the file (and its lease) stay. */
+void pl_input_unmap(struct pipeline *pl);
 void pl_input_close(struct pipeline *pl);
 int pl_spill_check(struct worker *w, struct sorter *a, struct sorter *b);
 void *pl_read_main(void *arg); /* a reader thread: arg is its worker */

@@ -66,11 +66,17 @@ void pl_input_release(struct pipeline *pl)
 	inputlease_release(atomic_exchange(&pl->lease, -1));
 }
 
+void pl_input_unmap(struct pipeline *pl)
+{
+	if (pl->map)
+		munmap((void *)pl->map, (size_t)pl->size);
+	pl->map = NULL;
+}
+
 void pl_input_close(struct pipeline *pl)
 {
 	pl_input_release(pl);
-	if (pl->map)
-		munmap((void *)pl->map, (size_t)pl->size);
+	pl_input_unmap(pl);
 	if (pl->fd > 0)
 		close(pl->fd);
 }

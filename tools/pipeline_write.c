@@ -196,7 +196,8 @@ static int write_groups(struct pipeline *pl, struct out *out)
 	for (int i = 0; i < GSLOTS; i++) {
 		struct gslot *s = &pl->gs[i];
 		free(s->buf);
-		s->buf = NULL;
+		free(s->win);
+		s->buf = s->win = NULL;
 	}
 	pthread_mutex_unlock(&pl->wlock);
 	return 0;

@@ -1,9 +1,8 @@
-/* refcopy.c - pieces of a mapping copied in file order (see refcopy.h). */
+/* refcopy.c - pieces of a file copied in file order (see refcopy.h). */
 #include "tools/refcopy.h"
 
 #include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "hamt/err.h"
@@ -36,16 +35,34 @@ static void sort_by_off(struct refcopy_item *v, struct refcopy_item *tmp,
 		memcpy(v, a, n * sizeof(*v));
 }
 
-static void drop(const uint8_t *map, uint64_t from, uint64_t to)
+/* Read [off, off + len) of the file into buf, all of it. */
+static int read_at(int fd, const char *name, uint8_t *buf, size_t len,
+		   uint64_t off)
 {
-	if (to > from)
-		madvise((void *)(map + from), (size_t)(to - from),
-			MADV_DONTNEED);
+	size_t got = 0;
+	while (got < len) {
+		ssize_t r = pread(fd, buf + got, len - got, (off_t)(off + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return err_set(-errno, "%s: read at offset %llu: %s",
+				       name, (unsigned long long)(off + got),
+				       strerror(errno));
+		if (r == 0)
+			return err_set(-EIO,
+				       "%s: ends at %llu bytes while a record "
+				       "at %llu was read back: was it changed "
+				       "during the build?",
+				       name, (unsigned long long)(off + got),
+				       (unsigned long long)off);
+		got += (size_t)r;
+	}
+	return 0;
 }
 
-int refcopy_run(const uint8_t *map, uint64_t size, struct refcopy_item *items,
-		struct refcopy_item *tmp, size_t n, uint8_t *out,
-		uint64_t window)
+int refcopy_run(int fd, const char *name, uint64_t size,
+		struct refcopy_item *items, struct refcopy_item *tmp, size_t n,
+		uint8_t *out, uint8_t *win, size_t chunk)
 {
 	uint64_t max = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -63,23 +80,26 @@ int refcopy_run(const uint8_t *map, uint64_t size, struct refcopy_item *items,
 	if (!n)
 		return 0;
 	sort_by_off(items, tmp, n, max);
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	uint64_t kept = items[0].off & ~(page - 1); /* first mapped byte */
+	uint64_t wa = 0, wb = 0; /* the window holds [wa, wb) */
 	for (size_t i = 0; i < n; i++) {
 		const struct refcopy_item *it = &items[i];
-		if (window && it->off - kept >= window) {
-			uint64_t to = it->off & ~(page - 1);
-			drop(map, kept, to);
-			kept = to;
+		int rc;
+		if (it->len > chunk) {
+			rc = read_at(fd, name, out + it->dst, it->len, it->off);
+			if (rc)
+				return rc;
+			continue;
 		}
-		if (i + 4 < n)
-			__builtin_prefetch(map + items[i + 4].off);
-		memcpy(out + it->dst, map + it->off, it->len);
-	}
-	if (window) {
-		const struct refcopy_item *last = &items[n - 1];
-		uint64_t end = (last->off + last->len + page - 1) & ~(page - 1);
-		drop(map, kept, end < size ? end : size);
+		if (it->off < wa || it->off + it->len > wb) {
+			wa = it->off & ~(uint64_t)4095;
+			if (it->off + it->len - wa > chunk) /* keep it whole */
+				wa = it->off;
+			wb = wa + chunk < size ? wa + chunk : size;
+			if ((rc =
+				 read_at(fd, name, win, (size_t)(wb - wa), wa)))
+				return rc;
+		}
+		memcpy(out + it->dst, win + (it->off - wa), it->len);
 	}
 	return 0;
 }
