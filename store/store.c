@@ -1304,6 +1304,8 @@ struct store_bulk {
 	uint8_t prev[CID_MAX_BYTES];
 	size_t prev_len;
 	uint64_t stored, present, since_kick;
+	uint64_t kick; /* STORE_BULK_KICK, or a test's */
+	off_t behind;  /* STORE_BULK_BEHIND, or a test's */
 	int fd;
 	off_t dropped; /* the page cache below this was let go */
 };
@@ -1319,6 +1321,8 @@ int store_bulk_begin(struct store_txn *t, struct store_bulk **out)
 		return err_set(-ENOMEM, "out of memory");
 	b->t = t;
 	b->fd = -1;
+	b->kick = STORE_BULK_KICK;
+	b->behind = STORE_BULK_BEHIND;
 	int rc = mdb_cursor_open(t->txn, t->s->blocks, &b->cur);
 	if (rc) {
 		free(b);
@@ -1429,13 +1433,24 @@ int store_bulk_put(struct store_bulk *b, const uint8_t *cid, size_t cidlen,
 		return txn_fail(t, rc, "store: write block");
 	b->stored++;
 	b->since_kick += len + cidlen;
-	if (b->since_kick >= STORE_BULK_KICK && b->fd >= 0) {
+	if (b->since_kick >= b->kick && b->fd >= 0) {
 		/* a hint only: its failure changes nothing */
 		(void)sync_file_range(b->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 		b->since_kick = 0;
 		return bulk_drop_behind(b);
 	}
 	return 0;
+}
+
+void store_bulk_set_window(struct store_bulk *b, uint64_t kick, uint64_t behind)
+{
+	b->kick = kick;
+	b->behind = (off_t)behind;
+}
+
+uint64_t store_bulk_dropped(const struct store_bulk *b)
+{
+	return (uint64_t)b->dropped;
 }
 
 void store_bulk_end(struct store_bulk *b, uint64_t *stored, uint64_t *present)

@@ -147,6 +147,17 @@ int store_bulk_begin(struct store_txn *t, struct store_bulk **out);
  * store_fault_after() like store_txn_put(). */
 int store_bulk_put(struct store_bulk *b, const uint8_t *cid, size_t cidlen,
 		   const uint8_t *data, size_t len);
+/* The disk writes of a bulk load: every 64 MiB put, the writeback of what
+ * LMDB has written so far is started, and what lies more than 256 MiB
+ * below the end of the file is waited for (a write error then fails the
+ * transaction with its errno) and dropped from the page cache, so that a
+ * load of many GB reuses a window of page-cache memory. Tests set smaller
+ * figures here (`kick` and `behind` bytes). */
+void store_bulk_set_window(struct store_bulk *b, uint64_t kick,
+			   uint64_t behind);
+/* The first bytes of the store file whose page cache the load has let go
+ * so far (what LMDB writes there later, at the commit, is cached again). */
+uint64_t store_bulk_dropped(const struct store_bulk *b);
 /* Finish and free; `stored` and `present` (may be NULL) get the number of
  * blocks written and of blocks the store had already. NULL is a no-op. */
 void store_bulk_end(struct store_bulk *b, uint64_t *stored, uint64_t *present);

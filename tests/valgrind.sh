@@ -16,6 +16,9 @@ export FIXTURES=${FIXTURES:-$here/../shared/fixtures}
 # the fault test tries every point in the normal pass; here (about 30 times
 # slower, and without allocation faults: valgrind owns malloc) every 20th
 export FAULT_STRIDE=${FAULT_STRIDE:-20}
+# test_store's bulk load: 3,000 blocks, not the ~600 MB it takes to make
+# LMDB write pages before the commit
+export BULK_DROP_BLOCKS=${BULK_DROP_BLOCKS:-3000}
 export TEST_TMP=${TEST_TMP:-$build/tests/tmp-valgrind}
 out=$build/valgrind
 rm -rf "$out"
