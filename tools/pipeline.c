@@ -555,8 +555,7 @@ out:
 		sorter_scratch_free(&pl->prep_sx[i]);
 	for (int i = 0; i < GSLOTS; i++) {
 		struct gslot *g = &pl->gs[i];
-		free(g->buf);
-		free(g->win);
+		pl_group_free(pl, g);
 		free(g->ents);
 		free(g->ci);
 		sorter_scratch_free(&g->sx);

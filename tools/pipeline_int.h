@@ -255,6 +255,8 @@ void *pl_build_main(void *arg); /* a builder thread: arg is its worker */
 
 /* pipeline_groups.c: the write groups of a mapped input (byref) */
 void pl_plan_groups(struct pipeline *pl, uint64_t limit);
+/* Unmap a slot's group buffer and free its window (either may be unset). */
+void pl_group_free(struct pipeline *pl, struct gslot *s);
 void pl_prepare_groups(struct pipeline *pl);
 int pl_take_group(struct pipeline *pl, unsigned g, int *slot);
 void pl_give_group(struct pipeline *pl, int slot);

@@ -195,9 +195,7 @@ static int write_groups(struct pipeline *pl, struct out *out)
 	pthread_mutex_lock(&pl->wlock);
 	for (int i = 0; i < GSLOTS; i++) {
 		struct gslot *s = &pl->gs[i];
-		free(s->buf);
-		free(s->win);
-		s->buf = s->win = NULL;
+		pl_group_free(pl, s);
 	}
 	pthread_mutex_unlock(&pl->wlock);
 	return 0;
