@@ -1368,10 +1368,9 @@ static int bulk_drop_behind(struct store_bulk *b)
 {
 	struct store_txn *t = b->t;
 	struct stat st;
-	if (fstat(b->fd, &st) < 0 ||
-	    st.st_size - STORE_BULK_BEHIND <= b->dropped)
+	if (fstat(b->fd, &st) < 0 || st.st_size - b->behind <= b->dropped)
 		return 0;
-	off_t end = st.st_size - STORE_BULK_BEHIND;
+	off_t end = st.st_size - b->behind;
 	if (sync_file_range(b->fd, b->dropped, end - b->dropped,
 			    SYNC_FILE_RANGE_WAIT_BEFORE |
 				SYNC_FILE_RANGE_WRITE |
