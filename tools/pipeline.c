@@ -471,9 +471,8 @@ int pipeline_run(const struct pipeline_opts *o, struct cid *root,
 		if (pl->ngroups == 0) /* no record to copy back */
 			pl_input_release(pl);
 	} else {
-		pl_input_close(pl);
+		pl_input_close(pl); /* which also unmaps: pl->map is NULL */
 		pl->fd = -1;
-		pl->map = NULL;
 	}
 	if (atomic_load(&pl->failed)) {
 		rc = err_set(pl->rc, "%s", pl->msg);

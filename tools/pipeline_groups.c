@@ -142,15 +142,19 @@ static int group_part(struct pipeline *pl, unsigned p, struct gslot *s,
 /* A slot's group buffer: mapped apart and in huge pages where the kernel
  * has them (the first touch of fresh memory is what the write phase pays
  * most for, and a 2 MiB page costs far less than 512 small ones). */
+static size_t gbuf_len(const struct pipeline *pl)
+{
+	return pl->group_cap ? (size_t)pl->group_cap : 1;
+}
+
 static int gbuf_map(struct pipeline *pl, struct gslot *s)
 {
-	size_t len = pl->group_cap ? (size_t)pl->group_cap : 1;
-	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	void *m = mmap(NULL, gbuf_len(pl), PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		return -ENOMEM;
-	madvise(m, len,
-		MADV_HUGEPAGE); /* a hint: its failure changes nothing */
+	/* a hint: its failure changes nothing */
+	madvise(m, gbuf_len(pl), MADV_HUGEPAGE);
 	s->buf = m;
 	return 0;
 }
@@ -158,7 +162,7 @@ static int gbuf_map(struct pipeline *pl, struct gslot *s)
 void pl_group_free(struct pipeline *pl, struct gslot *s)
 {
 	if (s->buf)
-		munmap(s->buf, pl->group_cap ? (size_t)pl->group_cap : 1);
+		munmap(s->buf, gbuf_len(pl));
 	free(s->win);
 	s->buf = s->win = NULL;
 }
