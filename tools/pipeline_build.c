@@ -38,6 +38,8 @@ static void *arena_copy(struct arena *a, const uint8_t *p, size_t n)
 		uint8_t *b = malloc(size);
 		if (!b)
 			return NULL;
+		if (a->n == 0)
+			a->size0 = size;
 		a->blocks[a->n++] = b;
 		a->size = size;
 		a->used = 0;
@@ -48,18 +50,24 @@ static void *arena_copy(struct arena *a, const uint8_t *p, size_t n)
 	return d;
 }
 
-/* Forget the contents (the blocks go back to malloc). */
+/* Forget the contents: the first block is kept for the next job (one per
+ * job would otherwise go back to malloc and be taken again), the others
+ * go back to malloc. */
 static void arena_reset(struct arena *a)
 {
-	for (size_t i = 0; i < a->n; i++)
+	for (size_t i = 1; i < a->n; i++)
 		free(a->blocks[i]);
-	a->n = 0;
-	a->used = a->size = 0;
+	if (a->n) {
+		a->n = 1;
+		a->size = a->size0;
+	}
+	a->used = 0;
 }
 
 void pl_arena_free(struct arena *a)
 {
-	arena_reset(a);
+	for (size_t i = 0; i < a->n; i++)
+		free(a->blocks[i]);
 	free(a->blocks);
 	memset(a, 0, sizeof(*a));
 }

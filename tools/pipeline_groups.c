@@ -46,15 +46,22 @@ void pl_plan_groups(struct pipeline *pl, uint64_t limit)
 	pl->ngroups = g;
 }
 
+/* Room for NEED elements of SIZE bytes: grown by half again at least, as
+ * it grows once per partition of a group (to the exact need, every
+ * partition would copy all those before it wherever realloc cannot move
+ * pages, e.g. under AddressSanitizer). */
 static int grow(void **p, size_t *cap, size_t need, size_t size)
 {
 	if (need <= *cap)
 		return 0;
-	void *q = realloc(*p, need * size);
+	size_t want = *cap + *cap / 2;
+	if (want < need)
+		want = need;
+	void *q = realloc(*p, want * size);
 	if (!q)
 		return err_set(-ENOMEM, "out of memory");
 	*p = q;
-	*cap = need;
+	*cap = want;
 	return 0;
 }
 

@@ -108,7 +108,8 @@ struct bad_line {
 /* Transient copies of records read from run files during one job. */
 struct arena {
 	uint8_t **blocks;
-	size_t n, cap, used, size;
+	size_t n, cap, used, size; /* size: of the newest block */
+	size_t size0;		   /* of the first, kept on reset */
 };
 
 struct worker {

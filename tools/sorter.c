@@ -70,6 +70,10 @@ struct sorter {
 	unsigned nruns;
 	char *dir;
 	uint64_t count;
+	/* a spill's sort arrays and write buffer, kept for the next spill
+	 * (a sorter with a small budget spills often) */
+	struct sorter_scratch spill_sx;
+	uint8_t *wb;
 };
 
 /* ------------------------------------------------------------------ pool */
@@ -382,6 +386,8 @@ void sorter_free(struct sorter *s)
 	free(s->runs);
 	free(s->parts);
 	free(s->dir);
+	sorter_scratch_free(&s->spill_sx);
+	free(s->wb);
 	free(s);
 }
 
@@ -534,8 +540,8 @@ int sorter_spill(struct sorter *s)
 	if (inmem == 0)
 		return 0;
 	struct run r = {-1, NULL};
-	struct sorter_ref *idx = NULL, *tmp = NULL;
-	uint8_t *wb = NULL;
+	struct sorter_ref *idx, *tmp;
+	uint8_t *wb;
 	size_t wn = 0;
 	uint64_t pos = 0;
 	int rc = 0;
@@ -543,14 +549,19 @@ int sorter_spill(struct sorter *s)
 	if (!runs)
 		return err_set(-ENOMEM, "out of memory");
 	s->runs = runs;
-	r.off = calloc(k->nparts + 1, sizeof(*r.off));
-	idx = malloc((size_t)most * sizeof(*idx));
-	tmp = malloc((size_t)most * sizeof(*tmp));
-	wb = malloc(WRITE_BUF);
-	if (!r.off || !idx || !tmp || !wb) {
+	/* every entry is set below */
+	r.off = malloc((k->nparts + 1) * sizeof(*r.off));
+	if (!s->wb)
+		s->wb = malloc(WRITE_BUF);
+	if (!r.off || !s->wb) {
 		rc = err_set(-ENOMEM, "out of memory");
 		goto out;
 	}
+	if ((rc = scratch_need(&s->spill_sx, (size_t)most)) != 0)
+		goto out;
+	idx = s->spill_sx.idx;
+	tmp = s->spill_sx.tmp;
+	wb = s->wb;
 	if ((r.fd = open_spill(s->dir)) < 0) {
 		rc = r.fd;
 		goto out;
@@ -594,9 +605,6 @@ out:
 	if (r.fd >= 0)
 		close(r.fd);
 	free(r.off);
-	free(idx);
-	free(tmp);
-	free(wb);
 	return rc;
 }
 
@@ -774,7 +782,11 @@ int sorter_merge_open(struct sorter_merge **out, struct sorter *const *s,
 			x->fd = run->fd;
 			x->pos = run->off[part];
 			x->end = run->off[part + 1];
-			x->cap = RUN_BUF;
+			/* the segment holds whole records: a buffer of
+			 * its size holds any of them */
+			x->cap = x->end - x->pos < RUN_BUF
+				     ? (size_t)(x->end - x->pos)
+				     : RUN_BUF;
 			if (!(x->buf = malloc(x->cap))) {
 				rc = err_set(-ENOMEM, "out of memory");
 				goto fail;
