@@ -305,14 +305,18 @@ static void summary(const struct pipeline_stats *st, const struct cid *root,
 			(unsigned long long)st->entries,
 			(unsigned long long)(st->entries - st->keys));
 	double rate = st->t_total > 0 ? (double)st->records / st->t_total : 0;
+	char groups[64];
+	if (st->groups)
+		snprintf(groups, sizeof(groups), "%u write groups", st->groups);
+	else
+		snprintf(groups, sizeof(groups), "records copied as read");
 	fprintf(stderr,
 		"time: read %.2fs, build %.2fs, write %.2fs, commit %.2fs, "
 		"total %.2fs (%.0f records/s); %.1f MiB input; sort memory "
-		"peak %.0f MiB, %u spill runs, %u write groups; peak RSS %ld "
-		"MiB\n",
+		"peak %.0f MiB, %u spill runs, %s; peak RSS %ld MiB\n",
 		st->t_read, st->t_build, st->t_write, st->t_commit, st->t_total,
 		rate, (double)st->input_bytes / (1 << 20),
-		(double)st->mem_peak / (1 << 20), st->spills, st->groups,
+		(double)st->mem_peak / (1 << 20), st->spills, groups,
 		ru.ru_maxrss / 1024);
 	(void)root;
 	(void)txt;

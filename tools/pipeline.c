@@ -255,6 +255,41 @@ static void prefault_heap(void)
 		madvise((void *)(top - span), span, MADV_POPULATE_WRITE);
 }
 
+/* Bytes of memory the kernel could hand out now without swapping
+ * (MemAvailable), or 0 where it does not say. */
+static uint64_t mem_available(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	unsigned long long kb = 0;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return (uint64_t)kb << 10;
+}
+
+/* The largest mapped input whose records are read back from it: the
+ * write reads it once per group (pipeline_groups.c), which is cheap only
+ * while it stays in the page cache; a larger one would be read from disk
+ * again and again (a 50 GB dump in 256 MiB groups: 200 times), so its
+ * records are copied as they are read instead (into the sorters, which
+ * spill past the memory budget): read once, spilled once. */
+static uint64_t reread_max(const struct pipeline_opts *o)
+{
+	if (o->reread_max)
+		return o->reread_max;
+	uint64_t avail = mem_available();
+	if (avail == 0) {
+		long pages = sysconf(_SC_AVPHYS_PAGES),
+		     psize = sysconf(_SC_PAGESIZE);
+		if (pages > 0 && psize > 0)
+			avail = (uint64_t)pages * (uint64_t)psize;
+	}
+	return avail > o->mem ? avail - o->mem : 0;
+}
+
 static void *monitor_main(void *arg)
 {
 	struct pipeline *pl = arg;
@@ -444,8 +479,8 @@ int pipeline_run(const struct pipeline_opts *o, struct cid *root,
 	mon_on = 1;
 
 	/* 1. read */
-	pl->byref =
-	    pl->mapped && pl->map && o->link && o->in.codec == CODEC_RAW;
+	pl->byref = pl->mapped && pl->map && o->link &&
+		    o->in.codec == CODEC_RAW && pl->size <= reread_max(o);
 	run_workers(pl, pl_read_main);
 	double t_read = pl_now_s();
 	st->t_read = t_read - pl->t0;

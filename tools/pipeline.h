@@ -69,6 +69,11 @@ struct pipeline_opts {
 	uint64_t group; /* record bytes per write group of a mapped input
 			   (pipeline.c, "byref"); 0: 256 MiB (tests use
 			   less) */
+	uint64_t reread_max; /* the largest mapped input whose raw records
+				are read back from it for the write ("byref")
+				rather than copied as read; 0: what the page
+				cache can keep beside the memory budget
+				(MemAvailable at the start minus mem) */
 	int full_hash;	/* tests: always hash keys again in the build (the
 			   path taken when 64 hash bits are not enough) */
 	/* tests: called between the read phase and the build */

@@ -299,7 +299,11 @@ static void check_all(const char *name, const char *path,
 	struct cidset want = ref.blocks;
 	const char *dir = test_tmpdir(name);
 	for (unsigned threads = 1; threads <= 2; threads++) {
-		for (int spill = 0; spill <= 1; spill++) {
+		/* mode 0: in memory; 1: spilled, many write groups; 2:
+		 * spilled, a mapped input's records copied as read (as for
+		 * an input the page cache cannot keep) */
+		for (int mode = 0; mode <= 2; mode++) {
+			int spill = mode > 0, copied = mode == 2;
 			char store[4200];
 			struct pipeline_opts o = base;
 			struct pipeline_stats st;
@@ -309,9 +313,10 @@ static void check_all(const char *name, const char *path,
 			o.chunk = spill ? 700 : 0;
 			/* many write groups, and one */
 			o.group = spill ? 2000 : 0;
+			o.reread_max = copied ? 1 : 0;
 			o.spill_dir = dir;
 			snprintf(store, sizeof(store), "%s/s%u%d", dir, threads,
-				 spill);
+				 mode);
 			o.store_dir = store;
 			o.ref = "main";
 			int rc = pipeline_run(&o, &root, &st);
@@ -323,7 +328,8 @@ static void check_all(const char *name, const char *path,
 			CHECK(st.keys == ref.keys);
 			/* raw records of a mapped input are kept as
 			 * references and copied back group by group */
-			if (base.link && base.in.codec == CODEC_RAW && ref.keys)
+			if (base.link && base.in.codec == CODEC_RAW && ref.keys &&
+			    !copied)
 				CHECK(st.groups >= (spill ? 2u : 1u));
 			else
 				CHECK(st.groups == 0);
