@@ -3,7 +3,7 @@
  * The build is split over five files, which share pipeline_int.h:
  *   pipeline_read.c    the input and the read phase
  *   pipeline_build.c   the build phase (the sub-trees, then the root)
- *   pipeline_groups.c  the write groups of a mapped input ("byref")
+ *   pipeline_groups.c  the write groups of a regular file ("byref")
  *   pipeline_write.c   the block partitions sorted ahead, the write phase
  *   pipeline.c         this overview, the sorters' record kinds, the
  *                      failure and stop helpers, the progress line, the
@@ -31,7 +31,7 @@
  *          partition 0..255 raw blocks by digest[0], 256..511 DAG-CBOR
  *          ones: the order of their binary CIDs (01 55 12 20 digest, then
  *          01 71 12 20 digest).
- *   ref    (raw record blocks of a mapped input, "byref")
+ *   ref    (raw record blocks of a regular file, "byref")
  *          digest (32) | len (4, host) | offset in the input (8, host)
  *          [| data, when the offset is REF_INLINE]
  *          A copy of every record would double the memory the read phase
@@ -42,9 +42,9 @@
  *          turn.
  *
  * Locks: pl->lock guards the failure, bad-line and line-count records;
- * pl->rlock the reading of a non-mapped input; pl->wlock/wcond the nodes'
- * readiness and the partitions sorted ahead; pl->mlock/mcond the monitor's
- * sleep. None is held while taking another.
+ * pl->rlock the reading of an input that is not a regular file; pl->wlock/wcond
+ * the nodes' readiness and the partitions sorted ahead; pl->mlock/mcond the
+ * monitor's sleep. None is held while taking another.
  */
 #include "tools/pipeline_int.h"
 
@@ -270,7 +270,7 @@ static uint64_t mem_available(void)
 	return (uint64_t)kb << 10;
 }
 
-/* The largest mapped input whose records are read back from it: the
+/* The largest input file whose records are read back from it: the
  * write reads it once per group (pipeline_groups.c), which is cheap only
  * while it stays in the page cache; a larger one would be read from disk
  * again and again (a 50 GB dump in 256 MiB groups: 200 times), so its
@@ -479,7 +479,7 @@ int pipeline_run(const struct pipeline_opts *o, struct cid *root,
 	mon_on = 1;
 
 	/* 1. read */
-	pl->byref = pl->mapped && pl->map && o->link &&
+	pl->byref = pl->regular && pl->size && o->link &&
 		    o->in.codec == CODEC_RAW && pl->size <= reread_max(o);
 	run_workers(pl, pl_read_main);
 	double t_read = pl_now_s();
@@ -498,15 +498,13 @@ int pipeline_run(const struct pipeline_opts *o, struct cid *root,
 	if (o->after_read)
 		o->after_read(o->after_read_arg);
 	if (pl->byref) {
-		/* the records are read back from the file (not the mapping,
-		 * which goes now) */
-		pl_input_unmap(pl);
+		/* the records are read back from the file */
 		pl_plan_groups(pl, o->group ? o->group : GROUP_DEFAULT);
 		pl->prep_next = NPART_ENT;
 		if (pl->ngroups == 0) /* no record to copy back */
 			pl_input_release(pl);
 	} else {
-		pl_input_close(pl); /* which also unmaps: pl->map is NULL */
+		pl_input_close(pl);
 		pl->fd = -1;
 	}
 	if (atomic_load(&pl->failed)) {

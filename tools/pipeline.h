@@ -3,13 +3,15 @@
  * The order of the steps is the whole design (../shared/seeds/003):
  *
  *  1. read: the input is cut into chunks of whole lines (a regular file is
- *     mapped and cut by offset, anything else is read in turn); every
+ *     cut by offset and each chunk read with pread, anything else is read
+ *     in turn); every
  *     thread parses its chunks, computes each record's block CID and each
  *     key's hash, and appends key entries (partitioned by hash) and record
  *     blocks (partitioned by CID) to its own sorters (tools/sorter.h).
  *     Past the memory budget the sorters are spilled as sorted runs.
- *     The raw record blocks of a mapped input are kept as references
- *     (offset, length) into the mapping, not copies.
+ *     The raw record blocks of a regular file are kept as references
+ *     (offset, length) into the file, not copies (unless the file is
+ *     larger than the page cache could keep: reread_max).
  *  2. build: for each range of root slots (a job), the entries of its
  *     partitions from every thread are merged in hash order, deduplicated
  *     (the last line of a key wins) and built into sub-trees
@@ -20,8 +22,8 @@
  *     store in one LMDB transaction (store_bulk_*: MDB_APPEND; blocks the
  *     store has already are skipped), or streams them into a CARv1.
  *     Referenced records come back a group of partitions at a time: an
- *     idle builder copies them from the mapping in file order (a window
- *     of it mapped at a time) into a buffer in CID order. Raw
+ *     idle builder reads them back from the file in file order
+ *     (tools/refcopy.h) into a buffer in CID order. Raw
  *     record blocks sort before every DAG-CBOR block, so they are written
  *     while the tree is still being built; the DAG-CBOR partitions wait
  *     for the build.
@@ -66,16 +68,16 @@ struct pipeline_opts {
 	volatile sig_atomic_t *stop;
 	int progress; /* print a progress line to stderr */
 	size_t chunk; /* bytes of input per chunk; 0: 4 MiB (tests use less) */
-	uint64_t group; /* record bytes per write group of a mapped input
-			   (pipeline.c, "byref"); 0: 256 MiB (tests use
-			   less) */
-	uint64_t reread_max; /* the largest mapped input whose raw records
+	uint64_t group;	     /* record bytes per write group of a regular file
+				(pipeline.c, "byref"); 0: 256 MiB (tests use
+				less) */
+	uint64_t reread_max; /* the largest input file whose raw records
 				are read back from it for the write ("byref")
 				rather than copied as read; 0: what the page
 				cache can keep beside the memory budget
 				(MemAvailable at the start minus mem) */
-	int full_hash;	/* tests: always hash keys again in the build (the
-			   path taken when 64 hash bits are not enough) */
+	int full_hash;	     /* tests: always hash keys again in the build (the
+				path taken when 64 hash bits are not enough) */
 	/* tests: called between the read phase and the build */
 	void (*after_read)(void *arg);
 	void *after_read_arg;
@@ -98,8 +100,9 @@ struct pipeline_stats {
 	unsigned depth;
 	unsigned spills; /* run files written */
 	uint64_t mem_peak;
-	unsigned groups; /* write groups of records read back from a mapped
-			    input (0: the records were copied as read) */
+	unsigned groups; /* write groups of records read back from the
+			    input file (0: the records were copied as
+			    read) */
 	double t_read, t_build, t_write, t_commit, t_total;
 };
 

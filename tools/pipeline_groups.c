@@ -1,4 +1,4 @@
-/* pipeline_groups.c - the write groups of a mapped input ("byref"; see the
+/* pipeline_groups.c - the write groups of a regular file ("byref"; see the
  * ref records in pipeline.c): the raw record partitions are split into
  * groups of at most a group's bytes; an idle builder (or the writer) fills
  * a group slot with a group's records, read back from the input in file
@@ -73,7 +73,7 @@ static int bad_ref(unsigned p)
 		       p);
 }
 
-/* The records of a mapped input are read again after the read phase:
+/* The records of an input file are read again after the read phase:
  * the file must still be what was read (else the bytes copied back would
  * not be the ones hashed). Checked before and after each group: the read
  * lease (nobody has opened the file for writing or truncated it since it

@@ -120,8 +120,10 @@ struct worker {
 	struct sorter *ents, *recs, *nodes;
 	struct input_scratch scratch;
 	struct buf val;
-	uint8_t *rbuf; /* chunk buffer when the input is not mapped */
+	uint8_t *rbuf; /* the chunk being parsed, as read */
 	size_t rcap;
+	uint64_t rbase; /* a regular file: the offset of rbuf[0] ... */
+	size_t rlen;	/* ... and the chunk's length */
 	unsigned epoch;
 	uint64_t lines, records, entries, no_key, ignored, bad;
 	uint64_t rbytes[NPART_ENT]; /* byref: record bytes per partition */
@@ -158,12 +160,11 @@ struct pipeline {
 	size_t hash_len;
 	/* input */
 	int fd;
-	const char *map;
 	uint64_t size;
-	struct timespec mtime; /* of a mapped input, when opened */
-	atomic_int lease;      /* inputlease handle of a mapped input, or -1 */
+	struct timespec mtime; /* of a regular file, when opened */
+	atomic_int lease;      /* inputlease handle of a regular file, or -1 */
 	atomic_uint groups_copied; /* groups whose records are copied back */
-	int mapped;
+	int regular; /* a regular file: cut by offset, read with pread */
 	size_t chunk;
 	uint64_t nchunks;
 	atomic_uint_fast64_t next_chunk;
@@ -244,8 +245,6 @@ int pl_stopped(struct pipeline *pl);
 /* pipeline_read.c: the input and the read phase */
 int pl_input_open(struct pipeline *pl);
 void pl_input_release(struct pipeline *pl);
-/* The read phase is over: the mapping goes, the file (and its lease) stay. */
-void pl_input_unmap(struct pipeline *pl);
 void pl_input_close(struct pipeline *pl);
 int pl_spill_check(struct worker *w, struct sorter *a, struct sorter *b);
 void *pl_read_main(void *arg); /* a reader thread: arg is its worker */
@@ -254,7 +253,7 @@ void *pl_read_main(void *arg); /* a reader thread: arg is its worker */
 void pl_arena_free(struct arena *a);
 void *pl_build_main(void *arg); /* a builder thread: arg is its worker */
 
-/* pipeline_groups.c: the write groups of a mapped input (byref) */
+/* pipeline_groups.c: the write groups of a regular file (byref) */
 void pl_plan_groups(struct pipeline *pl, uint64_t limit);
 /* Unmap a slot's group buffer and free its window (either may be unset). */
 void pl_group_free(struct pipeline *pl, struct gslot *s);

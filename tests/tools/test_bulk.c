@@ -328,8 +328,8 @@ static void check_all(const char *name, const char *path,
 			CHECK(st.keys == ref.keys);
 			/* raw records of a mapped input are kept as
 			 * references and copied back group by group */
-			if (base.link && base.in.codec == CODEC_RAW && ref.keys &&
-			    !copied)
+			if (base.link && base.in.codec == CODEC_RAW &&
+			    ref.keys && !copied)
 				CHECK(st.groups >= (spill ? 2u : 1u));
 			else
 				CHECK(st.groups == 0);
