@@ -1,15 +1,14 @@
 /* inputlease.h - learn that another process starts to change a file this
  * process reads, before it can change a byte.
  *
- * `hamt build` maps its input and reads records from the mapping twice:
- * once to hash them, and again to copy them into the store. A file
- * rewritten in between would put other bytes under the hashed CIDs; one
- * truncated would kill the process with SIGBUS on the next read of the
- * mapping. A read lease (fcntl F_SETLEASE, F_RDLCK) prevents both: a
- * process that opens the file for writing or truncates it is held back by
- * the kernel (up to /proc/sys/fs/lease-break-time, 45 s by default) and
- * this process gets SIGIO. inputlease_broken() then says so; the reader
- * stops and closes the file, which lets the writer go on.
+ * `hamt build` reads the records of its input file twice: once to hash
+ * them, and again to copy them into the store. A file rewritten in
+ * between would put other bytes under the hashed CIDs; one truncated
+ * would cut the second read short. A read lease (fcntl F_SETLEASE, F_RDLCK)
+ * prevents both: a process that opens the file for writing or truncates it is
+ * held back by the kernel (up to /proc/sys/fs/lease-break-time, 45 s by
+ * default) and this process gets SIGIO. inputlease_broken() then says so; the
+ * reader stops and closes the file, which lets the writer go on.
  *
  * A lease cannot always be taken: the file is open for writing already,
  * belongs to another user (without CAP_LEASE), or lives on a file system

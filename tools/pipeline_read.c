@@ -318,19 +318,19 @@ static int do_line(struct worker *w, const char *line, size_t len, uint64_t seq,
 			/* the record as it stands in the file, or (if the
 			 * parser made it) inline */
 			uintptr_t d = (uintptr_t)r.data, m = (uintptr_t)w->rbuf;
-			int in_map = d >= m && d - m <= w->rlen &&
-				     r.len <= w->rlen - (d - m);
+			int in_file = d >= m && d - m <= w->rlen &&
+				      r.len <= w->rlen - (d - m);
 			uint64_t off =
-			    in_map ? w->rbase + (uint64_t)(d - m) : REF_INLINE;
+			    in_file ? w->rbase + (uint64_t)(d - m) : REF_INLINE;
 			uint32_t l = (uint32_t)r.len;
 			if ((rc = sorter_add(w->recs, part,
-					     REF_HDR + (in_map ? 0 : r.len),
+					     REF_HDR + (in_file ? 0 : r.len),
 					     &dst)) != 0)
 				return rc;
 			memcpy(dst, digest, DIGEST_LEN);
 			memcpy(dst + DIGEST_LEN, &l, 4);
 			memcpy(dst + DIGEST_LEN + 4, &off, 8);
-			if (!in_map)
+			if (!in_file)
 				memcpy(dst + REF_HDR, r.data, r.len);
 			w->rbytes[part] += r.len;
 		} else {

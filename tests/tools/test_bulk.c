@@ -300,7 +300,7 @@ static void check_all(const char *name, const char *path,
 	const char *dir = test_tmpdir(name);
 	for (unsigned threads = 1; threads <= 2; threads++) {
 		/* mode 0: in memory; 1: spilled, many write groups; 2:
-		 * spilled, a mapped input's records copied as read (as for
+		 * spilled, an input file's records copied as read (as for
 		 * an input the page cache cannot keep) */
 		for (int mode = 0; mode <= 2; mode++) {
 			int spill = mode > 0, copied = mode == 2;
@@ -326,7 +326,7 @@ static void check_all(const char *name, const char *path,
 			cases++;
 			CHECK(cid_equal(&root, &ref.root));
 			CHECK(st.keys == ref.keys);
-			/* raw records of a mapped input are kept as
+			/* raw records of an input file are kept as
 			 * references and copied back group by group */
 			if (base.link && base.in.codec == CODEC_RAW &&
 			    ref.keys && !copied)
@@ -658,7 +658,7 @@ struct changer {
 };
 
 /* The after_read hook: start a process that truncates the input to half
- * (reading the mapping past the new end would be SIGBUS) or rewrites its
+ * (reading past the new end would be a short read) or rewrites its
  * first bytes in place and puts its mtime back (same size, same mtime);
  * the kernel holds it back until the build lets go of the file. With
  * CH_APPEND_OPEN, the test appends through a write fd it opened before
