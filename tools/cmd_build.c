@@ -306,8 +306,11 @@ static void summary(const struct pipeline_stats *st, const struct cid *root,
 			(unsigned long long)(st->entries - st->keys));
 	double rate = st->t_total > 0 ? (double)st->records / st->t_total : 0;
 	char groups[64];
-	if (st->groups)
-		snprintf(groups, sizeof(groups), "%u write groups", st->groups);
+	if (st->blocks == st->node_blocks)
+		snprintf(groups, sizeof(groups), "no record blocks");
+	else if (st->groups)
+		snprintf(groups, sizeof(groups), "%u write group%s", st->groups,
+			 st->groups == 1 ? "" : "s");
 	else
 		snprintf(groups, sizeof(groups), "records copied as read");
 	fprintf(stderr,
