@@ -354,10 +354,12 @@ int cmd_build(int argc, char **argv)
 		o->spill_dir = spill;
 	}
 	/* the writer's LMDB pages (up to 512 MiB) are malloc()ed one at a
-	 * time: grow the heap in large steps, not a system call per page;
-	 * and never shrink it (giving back half a GiB page by page when the
-	 * store closes took seconds; the process ends right after) */
-	mallopt(M_TOP_PAD, 64 << 20);
+	 * time: grow the heap in large steps, not a system call per page
+	 * (and far enough ahead of the writer for the pipeline's monitor
+	 * to fault the pages in first, pipeline.c); never shrink it (giving
+	 * back half a GiB page by page when the store closes took seconds; the
+	 * process ends right after) */
+	mallopt(M_TOP_PAD, 256 << 20);
 	mallopt(M_TRIM_THRESHOLD, INT_MAX);
 	o->progress = !b.quiet && isatty(STDERR_FILENO);
 	o->stop = &interrupted;

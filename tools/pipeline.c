@@ -49,6 +49,7 @@
 #include "tools/pipeline_int.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -242,17 +243,40 @@ static void progress_print(struct pipeline *pl, double start, double *last_t,
 /* The writer's LMDB pages are malloc()ed one page at a time from the main
  * arena, which grows at the top of the heap (M_TOP_PAD at a time, see
  * cmd_build.c). The first touch of fresh memory is expensive (on the VMs
- * this was measured on, ~0.3 GB/s in 4 KiB pages); while the writer works,
- * fault in the newest part of the heap from this otherwise idle thread.
- * MADV_POPULATE_WRITE maps pages without changing their contents, so it is
- * harmless on memory malloc has handed out; an older kernel refuses it
- * and nothing happens. */
-static void prefault_heap(void)
+ * this was measured on, ~0.3 GB/s in 4 KiB pages), and the writer is the
+ * build's bottleneck: while it works, this otherwise idle thread faults in
+ * the free top of the heap (the part malloc has not handed out yet), a
+ * step at a time, up to what the writer's pages can take in all
+ * (pl->pf_left). MADV_POPULATE_WRITE maps pages without changing their
+ * contents, so racing the writer for a page is harmless; an older kernel
+ * refuses it and the writer faults them itself. */
+#define PREFAULT_STEP ((uintptr_t)8 << 20)
+#define PREFAULT_TICK ((uintptr_t)64 << 20)
+static void prefault_heap(struct pipeline *pl)
 {
-	static const uintptr_t span = (uintptr_t)64 << 20;
+	if (!pl->pf_left)
+		return;
+	struct mallinfo2 mi = mallinfo2();
 	uintptr_t top = (uintptr_t)sbrk(0) & ~(uintptr_t)4095;
-	if (top > span)
-		madvise((void *)(top - span), span, MADV_POPULATE_WRITE);
+	uintptr_t lo = (top - mi.keepcost + 4095) & ~(uintptr_t)4095;
+	if (lo < pl->pf_hi)
+		lo = pl->pf_hi;
+	for (uintptr_t done = 0;
+	     lo < top && pl->pf_left && done < PREFAULT_TICK;) {
+		uintptr_t n = top - lo;
+		if (n > PREFAULT_STEP)
+			n = PREFAULT_STEP;
+		if (n > pl->pf_left)
+			n = (uintptr_t)pl->pf_left;
+		if (madvise((void *)lo, n, MADV_POPULATE_WRITE) != 0) {
+			pl->pf_left = 0;
+			break;
+		}
+		lo += n;
+		done += n;
+		pl->pf_hi = lo;
+		pl->pf_left -= n;
+	}
 }
 
 /* Bytes of memory the kernel could hand out now without swapping
@@ -316,7 +340,7 @@ static void *monitor_main(void *arg)
 		 * too) */
 		sorter_pool_trim(pl->pool, pl->o->mem);
 		if (atomic_load(&pl->phase) == 1) {
-			prefault_heap();
+			prefault_heap(pl);
 			/* the disk writes the fsync would wait for, now */
 			if (pl->store &&
 			    pl_now_s() - last_wb >= WRITEBACK_EVERY) {
@@ -518,6 +542,9 @@ int pipeline_run(const struct pipeline_opts *o, struct cid *root,
 		goto out;
 
 	/* 2.+3. build (threads) and write (this thread) */
+	if (pl->store)
+		pl->pf_left = st->input_bytes < PREFAULT_MAX ? st->input_bytes
+							     : PREFAULT_MAX;
 	atomic_store(&pl->phase, 1);
 	unsigned started = 0;
 	for (; started < pl->nw; started++) {

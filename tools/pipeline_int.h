@@ -40,6 +40,9 @@
 #define REF_HDR (DIGEST_LEN + 12)
 #define REF_INLINE UINT64_MAX
 #define WRITEBACK_EVERY 0.5 /* seconds between writeback starts */
+/* heap faulted in ahead of the writer, at most: LMDB's dirty pages (512
+ * MiB) and some */
+#define PREFAULT_MAX ((uint64_t)576 << 20)
 
 /* ------------------------------------------------------ record kinds */
 
@@ -222,6 +225,10 @@ struct pipeline {
 	double t_write_end, t_commit;
 	/* progress */
 	atomic_int phase; /* 0 read, 1 build+write, 2 commit, 3 done */
+	/* the monitor's prefault of the heap (pipeline.c): bytes still to
+	 * fault in, and the top of what it did */
+	uint64_t pf_left;
+	uintptr_t pf_hi;
 	atomic_uint_fast64_t bytes_done, recs_done, blocks_done, nodes_made;
 	atomic_uint_fast64_t wbytes_done;
 	uint64_t blocks_total;
