@@ -81,6 +81,10 @@ struct pipeline_opts {
 	/* tests: called between the read phase and the build */
 	void (*after_read)(void *arg);
 	void *after_read_arg;
+	/* tests: called by a reader each time it has read a chunk of a
+	 * regular file (from any reader thread) */
+	void (*after_chunk)(void *arg);
+	void *after_chunk_arg;
 };
 
 struct pipeline_stats {

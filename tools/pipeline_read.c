@@ -162,6 +162,8 @@ static int chunk_next(struct worker *w, const char **data, size_t *len,
 		}
 		if ((rc = pread_full(pl, w->rbuf, n, a)) != 0)
 			return rc;
+		if (pl->o->after_chunk)
+			pl->o->after_chunk(pl->o->after_chunk_arg);
 		w->rbase = a;
 		w->rlen = n;
 		*data = (const char *)w->rbuf;
