@@ -649,6 +649,20 @@ static void test_pipe(void)
  * phase: a file changed in between stops the build, nothing committed. */
 /* --- an input changed by another process during the build --- */
 
+/* The store's ref "main" is `want`. */
+static void ref_is(const char *store, const struct cid *want)
+{
+	struct store *s;
+	struct cid now;
+	int rc = store_open(&s, store, 0);
+	CHECK_OK(rc);
+	if (rc)
+		return;
+	CHECK_OK(store_ref_get(s, "main", &now));
+	CHECK(cid_equal(&now, want));
+	store_close(s);
+}
+
 /* What another process does to the input once it has been read. */
 enum change { CH_TRUNCATE, CH_REWRITE, CH_APPEND_OPEN };
 struct changer {
@@ -696,7 +710,7 @@ static void test_input_changed(void)
 			return;
 		struct pipeline_opts o = c.o;
 		struct pipeline_stats st;
-		struct cid root, old, now;
+		struct cid root, old;
 		o.group = 4096; /* many groups: copied back after the change */
 		CHECK_OK(pipeline_run(&o, &old, &st));
 		struct changer ch = {c.in, (enum change)how, -1, -1};
@@ -716,12 +730,7 @@ static void test_input_changed(void)
 		/* the writer went on once the build let go */
 		CHECK(ch.pid < 0 || (waitpid(ch.pid, &wst, 0) == ch.pid &&
 				     WIFEXITED(wst) && WEXITSTATUS(wst) == 0));
-		/* the ref is where it was */
-		struct store *s;
-		CHECK_OK(store_open(&s, c.store, 0));
-		CHECK_OK(store_ref_get(s, "main", &now));
-		CHECK(cid_equal(&now, &old));
-		store_close(s);
+		ref_is(c.store, &old); /* where it was */
 		printf("input %s during the build: ESTALE, nothing "
 		       "committed\n",
 		       names[how]);
@@ -752,7 +761,7 @@ static void test_input_cut_short(void)
 		return;
 	struct pipeline_opts o = c.o;
 	struct pipeline_stats st;
-	struct cid root, old, now;
+	struct cid root, old;
 	CHECK_OK(pipeline_run(&o, &old, &st));
 	struct stat sb;
 	CHECK(stat(c.in, &sb) == 0);
@@ -767,11 +776,7 @@ static void test_input_cut_short(void)
 				"opened") != NULL);
 	CHECK(atomic_load(&cut.calls) >= 1);
 	close(cut.fd);
-	struct store *s;
-	CHECK_OK(store_open(&s, c.store, 0));
-	CHECK_OK(store_ref_get(s, "main", &now));
-	CHECK(cid_equal(&now, &old));
-	store_close(s);
+	ref_is(c.store, &old);
 	printf("input cut short while read: ESTALE, nothing committed\n");
 }
 
