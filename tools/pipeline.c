@@ -252,12 +252,16 @@ static void progress_print(struct pipeline *pl, double start, double *last_t,
  * refuses it and the writer faults them itself. */
 #define PREFAULT_STEP ((uintptr_t)8 << 20)
 #define PREFAULT_TICK ((uintptr_t)64 << 20)
+/* in all, at most: LMDB's dirty pages (512 MiB) and some */
+#define PREFAULT_MAX ((uint64_t)576 << 20)
 static void prefault_heap(struct pipeline *pl)
 {
-	if (!pl->pf_left)
+	uintptr_t top = (uintptr_t)sbrk(0) & ~(uintptr_t)4095;
+	/* nothing new since the last tick: no need to ask malloc (which
+	 * takes the writer's arena lock) */
+	if (!pl->pf_left || top <= pl->pf_hi)
 		return;
 	struct mallinfo2 mi = mallinfo2();
-	uintptr_t top = (uintptr_t)sbrk(0) & ~(uintptr_t)4095;
 	uintptr_t lo = (top - mi.keepcost + 4095) & ~(uintptr_t)4095;
 	if (lo < pl->pf_hi)
 		lo = pl->pf_hi;

@@ -40,9 +40,6 @@
 #define REF_HDR (DIGEST_LEN + 12)
 #define REF_INLINE UINT64_MAX
 #define WRITEBACK_EVERY 0.5 /* seconds between writeback starts */
-/* heap faulted in ahead of the writer, at most: LMDB's dirty pages (512
- * MiB) and some */
-#define PREFAULT_MAX ((uint64_t)576 << 20)
 
 /* ------------------------------------------------------ record kinds */
 
