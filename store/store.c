@@ -27,6 +27,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -983,18 +984,79 @@ static void writer_release(struct store *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static int txn_fail(struct store_txn *t, int rc, const char *what)
+/* Below this much free space, a failed write means the disk is full. */
+#define STORE_FULL_SLACK ((uint64_t)1 << 20)
+
+/* Bytes the store's file system has left for us, or UINT64_MAX if unknown
+ * (root may use the blocks reserved for it). */
+static uint64_t disk_left(const struct store *s)
 {
+	struct statvfs v;
+	if (statvfs(s->dir, &v) != 0)
+		return UINT64_MAX;
+	return (uint64_t)(geteuid() == 0 ? v.f_bfree : v.f_bavail) * v.f_frsize;
+}
+
+/* The error of a failed LMDB write (a put that spilled pages, or a
+ * commit). LMDB turns a short write, which is how a disk that fills up in
+ * the middle of a writev shows, into EIO: when the disk is (nearly) full,
+ * that is -ENOSPC. */
+static int write_err(struct store *s, int rc, const char *what)
+{
+	if (strncmp(what, "store: ", 7) == 0)
+		what += 7; /* the message names the store itself */
 	if (rc == MDB_MAP_FULL) {
 		MDB_envinfo info;
-		mdb_env_info(t->s->env, &info);
-		t->err = err_set(-ENOSPC,
-				 "%s: store map full (%zu MiB); nothing of "
-				 "this transaction was written",
-				 what, info.me_mapsize >> 20);
-	} else {
-		t->err = lmdb_err(rc, what);
+		mdb_env_info(s->env, &info);
+		return err_set(-ENOSPC,
+			       "%s: store map full (%zu MiB); nothing of "
+			       "this transaction was committed",
+			       what, info.me_mapsize >> 20);
 	}
+	if (rc == EIO || rc == ENOSPC || rc == EDQUOT) {
+		uint64_t left = disk_left(s);
+		if (rc != EIO || left < STORE_FULL_SLACK)
+			return err_set(
+			    rc == EDQUOT ? -EDQUOT : -ENOSPC,
+			    "store %s: %s: %s (%llu KiB left on its disk); "
+			    "nothing of this transaction was committed",
+			    s->dir, what,
+			    strerror(rc == EDQUOT ? EDQUOT : ENOSPC),
+			    left == UINT64_MAX
+				? 0ULL
+				: (unsigned long long)(left >> 10));
+	}
+	return lmdb_err(rc, what);
+}
+
+/* After a transaction failed for want of space: give back what it wrote
+ * past the last committed page (LMDB never shrinks data.mdb, and those
+ * pages are garbage now), so that a full disk does not stay full. Taken
+ * under LMDB's writer lock: nobody else is writing there, and no reader
+ * looks past the last committed page. Best effort. */
+static void give_back_space(struct store *s)
+{
+	MDB_txn *w = NULL;
+	MDB_envinfo info;
+	MDB_stat st;
+	int fd = -1;
+	struct stat sb;
+	if ((s->flags & STORE_RDONLY) || mdb_txn_begin(s->env, NULL, 0, &w))
+		return;
+	if (mdb_env_info(s->env, &info) == 0 &&
+	    mdb_env_stat(s->env, &st) == 0 &&
+	    mdb_env_get_fd(s->env, &fd) == 0 && fstat(fd, &sb) == 0) {
+		off_t want = (off_t)(info.me_last_pgno + 1) * st.ms_psize;
+		/* a failure leaves the file as it was: still whole */
+		int tr = sb.st_size > want ? ftruncate(fd, want) : 0;
+		(void)tr;
+	}
+	mdb_txn_abort(w);
+}
+
+static int txn_fail(struct store_txn *t, int rc, const char *what)
+{
+	t->err = write_err(t->s, rc, what);
 	return t->err;
 }
 
@@ -1265,9 +1327,7 @@ int store_txn_commit(struct store_txn *t)
 	rc = mdb_txn_commit(t->txn);
 	t->txn = NULL;
 	if (rc)
-		rc = rc == MDB_MAP_FULL ? err_set(-ENOSPC, "store: commit: "
-							   "map full")
-					: lmdb_err(rc, "store: commit");
+		t->err = rc = write_err(t->s, rc, "commit");
 	store_txn_abort(t);
 	return rc;
 }
@@ -1278,6 +1338,8 @@ void store_txn_abort(struct store_txn *t)
 		return;
 	if (t->txn)
 		mdb_txn_abort(t->txn);
+	if (t->s && (t->err == -ENOSPC || t->err == -EDQUOT))
+		give_back_space(t->s);
 	if (t->s)
 		writer_release(t->s);
 	free(t);
