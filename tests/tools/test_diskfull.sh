@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # hamt build when the disk fills up: the bulk load into LMDB, a CAR, the
-# sort's spill files; and when the disk fails at writeback, after write()
+# sort's spill files (and hamt import of a CAR too large for it); and when the disk fails at writeback, after write()
 # has taken the bytes (a loop device over a file on a small tmpfs: the
 # block layer reports the failed writes only when they reach the device).
 # Each time: exit status 1 and a message that says the disk is full, the
@@ -58,6 +58,16 @@ check 'cmp -s "$t/blocks0" <("$BLOCKS" "$S")'
 check '[ "$(size_of "$S/data.mdb")" -le "$size0" ]'
 check '[ "$(df --output=used -k "$t/full" | tail -n 1)" -lt 4096 ]'
 check '[ -z "$(ls -A "$S" | grep -v -e "^data.mdb$" -e "^lock.mdb$")" ]'
+
+# --- hamt import of a CAR larger than the disk (puts, not the bulk load) ---
+section "hamt import onto a disk that fills up"
+"$HAMT" build --car "$t/in.car" --format ol --quiet "$t/in.ol" >/dev/null 2>&1
+expect_err "an import larger than the disk" \
+	'"$HAMT" import --store "$S" "$t/in.car"' \
+	"store .*: No space left on device .*nothing of this transaction was committed"
+check '[ "$(ref_root "$S" main)" = "$root0" ]'
+check 'cmp -s "$t/blocks0" <("$BLOCKS" "$S")'
+check '[ "$(size_of "$S/data.mdb")" -le "$size0" ]'
 
 # --- a CAR that does not fit: no CAR, no temporary file ---
 section "a CAR on a disk that fills up"
