@@ -313,12 +313,16 @@ static void summary(const struct pipeline_stats *st, const struct cid *root,
 			 st->groups == 1 ? "" : "s");
 	else
 		snprintf(groups, sizeof(groups), "records copied as read");
+	char gz[64] = "";
+	if (st->gzip_bytes)
+		snprintf(gz, sizeof(gz), " (%.1f MiB of gzip)",
+			 (double)st->gzip_bytes / (1 << 20));
 	fprintf(stderr,
 		"time: read %.2fs, build %.2fs, write %.2fs, commit %.2fs, "
-		"total %.2fs (%.0f records/s); %.1f MiB input; sort memory "
+		"total %.2fs (%.0f records/s); %.1f MiB input%s; sort memory "
 		"peak %.0f MiB, %u spill runs, %s; peak RSS %ld MiB\n",
 		st->t_read, st->t_build, st->t_write, st->t_commit, st->t_total,
-		rate, (double)st->input_bytes / (1 << 20),
+		rate, (double)st->input_bytes / (1 << 20), gz,
 		(double)st->mem_peak / (1 << 20), st->spills, groups,
 		ru.ru_maxrss / 1024);
 	(void)root;

@@ -29,7 +29,8 @@ static const struct cmd {
      "SIZE]\n"
      "           [--tmp DIR] [--skip-bad] [--quiet] [FILE|-]",
      "Build a new map from records (one per line) and print its root CID\n"
-     "(the last line on stdout).\n"
+     "(the last line on stdout). FILE or stdin may be gzip-compressed\n"
+     "(as the Open Library dump is): it is decompressed as it is read.\n"
      "  tsv    key<TAB>value (the value is the record)\n"
      "  jsonl  {\"key\": \"...\", \"value\": <any>} (the value, as "
      "DAG-CBOR);\n"

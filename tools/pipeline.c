@@ -194,13 +194,16 @@ static void progress_print(struct pipeline *pl, double start, double *last_t,
 		uint64_t recs = atomic_load(&pl->recs_done);
 		uint64_t bytes = atomic_load(&pl->bytes_done);
 		double rate = recs / (t - start > 1e-3 ? t - start : 1e-3);
-		double brate = bytes / (t - start > 1e-3 ? t - start : 1e-3);
 		fmt_count(a, sizeof(a), recs);
 		fmt_count(b, sizeof(b), (uint64_t)rate);
 		fmt_bytes(c, sizeof(c), bytes);
+		/* gzip: by the compressed bytes */
+		uint64_t size = pl->gz ? pl->gz_size : pl->size;
+		uint64_t in = pl->gz ? atomic_load(&pl->gz_in) : bytes;
+		double irate = in / (t - start > 1e-3 ? t - start : 1e-3);
 		fmt_eta(e, sizeof(e),
-			pl->size && brate > 0
-			    ? (double)(pl->size - bytes) / brate
+			size && irate > 0 && in <= size
+			    ? (double)(size - in) / irate
 			    : -1);
 		snprintf(line, sizeof(line),
 			 "read: %s records, %s records/s, %s, ETA %s", a, b, c,
@@ -513,6 +516,7 @@ int pipeline_run(const struct pipeline_opts *o, struct cid *root,
 	double t_read = pl_now_s();
 	st->t_read = t_read - pl->t0;
 	st->input_bytes = atomic_load(&pl->bytes_done);
+	st->gzip_bytes = pl->gz ? atomic_load(&pl->gz_in) : 0;
 	for (unsigned i = 0; i < pl->nw; i++) {
 		struct worker *w = &pl->w[i];
 		st->lines += w->lines;

@@ -89,6 +89,7 @@ struct pipeline_opts {
 
 struct pipeline_stats {
 	uint64_t input_bytes;
+	uint64_t gzip_bytes;  /* gzip input: its compressed bytes; else 0 */
 	uint64_t lines;	      /* non-empty lines */
 	uint64_t records;     /* lines that gave at least one key */
 	uint64_t entries;     /* keys given (before the last-wins rule) */

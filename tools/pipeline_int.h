@@ -164,7 +164,10 @@ struct pipeline {
 	struct timespec mtime; /* of a regular file, when opened */
 	atomic_int lease;      /* inputlease handle of a regular file, or -1 */
 	atomic_uint groups_copied; /* groups whose records are copied back */
-	int regular; /* a regular file: cut by offset, read with pread */
+	int regular;	  /* a regular file: cut by offset, read with pread */
+	struct gzin *gz;  /* gzip input (read in turn), or NULL */
+	uint64_t gz_size; /* of a gzip regular file (for progress), or 0 */
+	atomic_uint_fast64_t gz_in; /* compressed bytes read so far */
 	size_t chunk;
 	uint64_t nchunks;
 	atomic_uint_fast64_t next_chunk;

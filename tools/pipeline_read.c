@@ -25,38 +25,82 @@
 #include "hamt/err.h"
 #include "hamt/hash.h"
 #include "store/store.h"
+#include "tools/gzin.h"
 #include "tools/inputlease.h"
 #include "tools/sorter.h"
 
 /* ------------------------------------------------------------- input */
 
+/* The first bytes of the input, to tell gzip from text: of a regular
+ * file by pread (nothing consumed), of anything else by read, and then
+ * they are the first bytes the reader takes (pl->left). */
+static int peek_start(struct pipeline *pl, int regular, uint8_t *p, size_t *n)
+{
+	size_t have = 0;
+	while (have < 2) {
+		ssize_t r = regular
+				? pread(pl->fd, p + have, 2 - have, (off_t)have)
+				: read(pl->fd, p + have, 2 - have);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return err_set(-errno, "%s: read: %s", pl->name,
+				       strerror(errno));
+		if (r == 0)
+			break;
+		have += (size_t)r;
+	}
+	*n = have;
+	return 0;
+}
+
 int pl_input_open(struct pipeline *pl)
 {
 	const char *path = pl->o->input;
 	struct stat st;
+	uint8_t head[2];
+	size_t nhead = 0;
+	int rc;
 	pl->fd = 0;
 	if (path && strcmp(path, "-") != 0) {
 		pl->fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (pl->fd < 0)
 			return err_set(-errno, "%s: %s", path, strerror(errno));
 	}
-	if (fstat(pl->fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		pl->size = (uint64_t)st.st_size;
-		pl->mtime = st.st_mtim;
-		pl->regular = 1;
-		pl->nchunks = (pl->size + pl->chunk - 1) / pl->chunk;
-		if (pl->size) {
-			/* a hint: its failure changes nothing */
-			(void)posix_fadvise(pl->fd, 0, 0,
-					    POSIX_FADV_SEQUENTIAL);
-			/* a writer now waits for us to let go of the file */
-			atomic_store(&pl->lease, inputlease_take(pl->fd));
-		}
-		pl->chunk_lines = calloc(pl->nchunks + 1, sizeof(uint64_t));
-		if (!pl->chunk_lines)
-			return err_set(-ENOMEM, "out of memory");
-		pl->ncl = pl->nchunks + 1;
+	int regular = fstat(pl->fd, &st) == 0 && S_ISREG(st.st_mode);
+	if ((rc = peek_start(pl, regular, head, &nhead)) != 0)
+		return rc;
+	if (gzin_magic(head, nhead)) {
+		/* gzip: decompressed as read, in turn, like a pipe (a
+		 * regular file's offsets are of no use) */
+		if (regular)
+			pl->gz_size = (uint64_t)st.st_size;
+		return gzin_open(&pl->gz, pl->fd, pl->name,
+				 regular ? NULL : head, regular ? 0 : nhead);
 	}
+	if (!regular) {
+		if (nhead) {
+			if (!(pl->left = malloc(sizeof(head))))
+				return err_set(-ENOMEM, "out of memory");
+			memcpy(pl->left, head, nhead);
+			pl->nleft = pl->capleft = nhead;
+		}
+		return 0;
+	}
+	pl->size = (uint64_t)st.st_size;
+	pl->mtime = st.st_mtim;
+	pl->regular = 1;
+	pl->nchunks = (pl->size + pl->chunk - 1) / pl->chunk;
+	if (pl->size) {
+		/* a hint: its failure changes nothing */
+		(void)posix_fadvise(pl->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+		/* a writer now waits for us to let go of the file */
+		atomic_store(&pl->lease, inputlease_take(pl->fd));
+	}
+	pl->chunk_lines = calloc(pl->nchunks + 1, sizeof(uint64_t));
+	if (!pl->chunk_lines)
+		return err_set(-ENOMEM, "out of memory");
+	pl->ncl = pl->nchunks + 1;
 	return 0;
 }
 
@@ -69,6 +113,8 @@ void pl_input_release(struct pipeline *pl)
 void pl_input_close(struct pipeline *pl)
 {
 	pl_input_release(pl);
+	gzin_close(pl->gz);
+	pl->gz = NULL;
 	if (pl->fd > 0)
 		close(pl->fd);
 }
@@ -124,6 +170,11 @@ static int boundary(const struct pipeline *pl, uint64_t c, uint64_t *at)
 
 static int read_some(struct pipeline *pl, uint8_t *p, size_t n, size_t *got)
 {
+	if (pl->gz) {
+		int rc = gzin_read(pl->gz, p, n, got);
+		atomic_store(&pl->gz_in, gzin_consumed(pl->gz));
+		return rc;
+	}
 	for (;;) {
 		ssize_t r = read(pl->fd, p, n);
 		if (r < 0 && errno == EINTR)

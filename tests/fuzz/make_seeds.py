@@ -13,6 +13,7 @@ order (parents first, as `hamt export` writes them), each framed by a
 Files are named seed-*; regression inputs found by fuzzing are named
 crash-<what> and are never overwritten by this script.
 """
+import gzip
 import hashlib
 import os
 import struct
@@ -210,6 +211,20 @@ def main():
                            b"ab%2Fab%2F" * 20 + b"%~" + b"deadbeef" * 4,
                            "é".encode() * 100 + b"\xc3"]):
         put("names", "%02d" % i, n)
+
+    # --- gzip: the first byte picks the read size, the rest is the input --
+    lines = b"".join(b"/type/author\t/authors/OL%dA\t1\t2023-01-19T18:25:03\t"
+                     b"{\"key\":\"/authors/OL%dA\",\"name\":\"Leo %d\"}\n" % (i, i, i)
+                     for i in range(40))
+    one = gzip.compress(lines[:2000], mtime=0)
+    two = one + gzip.compress(lines[2000:], mtime=0)
+    for i, (name, d) in enumerate([("two-members", two), ("one", one),
+                                   ("empty", gzip.compress(b"", mtime=0)),
+                                   ("truncated", two[:len(two) // 2]),
+                                   ("trailing", one + b"garbage\n"),
+                                   ("text", lines[:300]),
+                                   ("stored", gzip.compress(lines, compresslevel=0, mtime=0))]):
+        put("gzip", name, bytes([(i * 37) & 0xFF]) + d)
 
 
 if __name__ == "__main__":

@@ -96,6 +96,43 @@ check '[ "$("$BLOCKS" "$t/vpipe")" = "$wantb" ]'
 cut -f2,5 "$t/big.ol" | "$HAMT" build --store "$t/bigtsv" - >"$t/v.out" 2>/dev/null
 check '[ "$(root_of "$t/v.out")" = "$want" ]'
 
+# --- gzip input (the Open Library dump is .txt.gz): the same map ---
+head -n 20000 "$t/big.ol" | gzip -c >"$t/a.gz"
+tail -n +20001 "$t/big.ol" | gzip -c >"$t/b.gz"
+cat "$t/a.gz" "$t/b.gz" >"$t/big.ol.gz" # two members, as pigz and gzip -c a b write
+"$HAMT" build --store "$t/gz" --format ol --mem 100K "$t/big.ol.gz" >"$t/v.out" 2>"$t/v.err"
+check '[ "$(root_of "$t/v.out")" = "$want" ]'
+check '[ "$("$BLOCKS" "$t/gz")" = "$wantb" ]'
+check 'grep -q "MiB of gzip" "$t/v.err"'
+"$HAMT" build --store "$t/gzpipe" --format ol - <"$t/big.ol.gz" >"$t/v.out" 2>/dev/null
+check '[ "$(root_of "$t/v.out")" = "$want" ]'
+cat "$t/big.ol.gz" | "$HAMT" build --store "$t/gzpipe2" --format ol - >"$t/v.out" 2>/dev/null
+check '[ "$(root_of "$t/v.out")" = "$want" ]'
+check '[ "$("$BLOCKS" "$t/gzpipe2")" = "$wantb" ]'
+# an empty gzip stream is an empty map; a one-byte file is text
+printf '' | gzip -c >"$t/empty.gz"
+check '[ "$("$HAMT" build --store "$t/gze" --format ol "$t/empty.gz" 2>/dev/null | tail -n 1)" = "$("$HAMT" build --store "$t/gze" --format ol /dev/null 2>/dev/null | tail -n 1)" ]'
+printf 'k\tv' >"$t/tiny.tsv"
+check '[ -n "$("$HAMT" build --store "$t/gze" "$t/tiny.tsv" 2>/dev/null | tail -n 1)" ]'
+# damaged gzip: a clear error, nothing written (the ref stays)
+gr=$("$HAMT" build --store "$t/gzbad" --ref main --format ol "$OL" 2>/dev/null | tail -n 1)
+size=$(stat -c %s "$t/big.ol.gz")
+head -c $((size / 2)) "$t/big.ol.gz" >"$t/trunc.gz"
+expect_err "a truncated gzip file" '"$HAMT" build --store "$t/gzbad" --ref main --format ol "$t/trunc.gz"' \
+	"trunc\.gz: the gzip data ends early, at compressed byte [0-9]+"
+expect_err "a truncated gzip stream on stdin" 'cat "$t/trunc.gz" | "$HAMT" build --store "$t/gzbad" --ref main --format ol -' \
+	"stdin: the gzip data ends early"
+# a byte of the last member's deflate data flipped: its CRC-32 tells
+off=$(($(stat -c %s "$t/a.gz") + 2000))
+cp "$t/big.ol.gz" "$t/flip.gz"
+printf '\xff' | dd of="$t/flip.gz" bs=1 seek=$off conv=notrunc 2>/dev/null
+expect_err "damaged gzip data" '"$HAMT" build --store "$t/gzbad" --ref main --format ol --skip-bad "$t/flip.gz"' \
+	"flip\.gz: compressed byte [0-9]+: damaged gzip data"
+{ cat "$t/a.gz"; printf 'not gzip\n'; } >"$t/trail.gz"
+expect_err "bytes after the gzip data" '"$HAMT" build --store "$t/gzbad" --ref main --format ol "$t/trail.gz"' \
+	"trail\.gz: compressed byte [0-9]+: what follows gzip member 1 is not gzip data"
+check '[ "$(ref_root "$t/gzbad" main)" = "$gr" ]'
+
 # --- --key isbn_13: arrays, missing values, the last line of a key wins ---
 cut -f5 "$t/big.ol" | jq -r '(.isbn_13 // empty) | (if type == "array" then .[] else . end)
 	| select(type == "string" or type == "number") | "\(.)\t\(input_line_number)"' |
