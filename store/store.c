@@ -1032,8 +1032,9 @@ static int write_err(struct store *s, int rc, const char *what)
 /* After a transaction failed for want of space: give back what it wrote
  * past the last committed page (LMDB never shrinks data.mdb, and those
  * pages are garbage now), so that a full disk does not stay full. Taken
- * under LMDB's writer lock: nobody else is writing there, and no reader
- * looks past the last committed page. Best effort. */
+ * under LMDB's writer lock (waiting for another process's write
+ * transaction, if one began after ours failed): nobody else is writing
+ * there, and no reader looks past the last committed page. Best effort. */
 static void give_back_space(struct store *s)
 {
 	MDB_txn *w = NULL;
