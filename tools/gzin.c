@@ -40,7 +40,8 @@ int gzin_open(struct gzin **out, int fd, const char *name, const uint8_t *pre,
 	}
 	g->fd = fd;
 	g->name = name;
-	memcpy(g->in, pre, npre);
+	if (npre)
+		memcpy(g->in, pre, npre);
 	g->read_total = npre;
 	g->z.next_in = g->in;
 	g->z.avail_in = (uInt)npre;

@@ -6,7 +6,9 @@
  *    bytes than asked for, and never reads outside its buffers (ASan);
  *  - after an error or the end, it gives nothing more;
  *  - how the output is asked for does not change it: read in pieces of the
- *    chosen size and read in one piece, the stream gives the same bytes
+ *    chosen size after its first bytes were handed over (as from a pipe),
+ *    and read in one piece from the start (as a regular file), the stream
+ *    gives the same bytes
  *    and ends the same way (the same error code, or the end);
  *  - an input that does not start like gzip is never taken for gzip.
  * The output is capped at 1 MiB (a small input can inflate a lot).
@@ -30,8 +32,10 @@ struct result {
 	int rc;
 };
 
-static void decode(const uint8_t *data, size_t size, size_t step, uint8_t *out,
-		   struct result *r)
+/* peek: the first bytes are read before gzin_open and handed to it (a
+ * pipe); else gzin reads the file from its start (a regular file). */
+static void decode(const uint8_t *data, size_t size, size_t step, int peek,
+		   uint8_t *out, struct result *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->out = out;
@@ -45,7 +49,10 @@ static void decode(const uint8_t *data, size_t size, size_t step, uint8_t *out,
 	FUZZ_CHECK(gzin_magic(head, nhead) ==
 		   (size >= 2 && data[0] == 0x1f && data[1] == 0x8b));
 	struct gzin *g = NULL;
-	FUZZ_CHECK(gzin_open(&g, fd, "fuzz", head, nhead) == 0);
+	if (!peek)
+		FUZZ_CHECK(lseek(fd, 0, SEEK_SET) == 0);
+	FUZZ_CHECK(gzin_open(&g, fd, "fuzz", peek ? head : NULL,
+			     peek ? nhead : 0) == 0);
 	while (r->len < OUT_CAP) {
 		size_t n = OUT_CAP - r->len < step ? OUT_CAP - r->len : step;
 		size_t got = 0;
@@ -77,8 +84,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	size_t step = 1 + ((size_t)data[0] * 257) % 65536;
 	struct result a, b;
-	decode(data + 1, size - 1, step, out_a, &a);
-	decode(data + 1, size - 1, OUT_CAP, out_b, &b);
+	decode(data + 1, size - 1, step, 1, out_a, &a);
+	decode(data + 1, size - 1, OUT_CAP, 0, out_b, &b);
 	/* the same bytes, up to where the shorter read stopped at the cap */
 	size_t n = a.len < b.len ? a.len : b.len;
 	FUZZ_CHECK(memcmp(a.out, b.out, n) == 0);
