@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # hamt build, the parallel bulk build: the Open Library format, --key,
 # --codec, --car; 1 or 2 threads and spilling give the same root and the
-# same blocks; malformed lines; kill -9 and SIGINT in the middle of a build
-# leave the store and its refs as they were.
+# same blocks; gzip input; malformed lines; kill -9 and SIGINT in the
+# middle of a build leave the store and its refs as they were; the
+# progress line on a terminal (off with --quiet or without one) and the
+# summary.
 set -uo pipefail
 : "${HAMT:?}" "${TEST_TMP:?}" "${SRC:?}" "${BUILD:?}"
 mkdir -p "$TEST_TMP"
@@ -242,6 +244,34 @@ fi
 # the store still takes a build
 "$HAMT" build --store "$S" --ref main --format ol "$t/huge.ol" >"$t/final.out" 2>/dev/null
 check '[ $? -eq 0 ] && [ "$(ref_root "$S" main)" = "$(root_of "$t/final.out")" ]'
+
+# --- progress on a terminal, and the summary ---
+# script(1) gives the build a terminal 60 columns wide; the progress line
+# is redrawn in place ("\r" + erase line) every 0.25 s, never wider than
+# the terminal, and erased before the summary
+"$BUILD/bench/gen_ol" 300000 5 >"$t/prog.ol" # ~95 MiB: well over 0.25 s
+if command -v script >/dev/null; then
+	HAMT="$HAMT" IN="$t/prog.ol" ST="$t/prog" script -qec \
+		'stty cols 60; "$HAMT" build --store "$ST" --ref main --format ol "$IN"' \
+		/dev/null >"$t/prog.tty" 2>&1
+	tr '\r' '\n' <"$t/prog.tty" | sed 's/\x1b\[K//' >"$t/prog.lines"
+	check 'grep -Eq "^read: [0-9.]+[kM]? records, [0-9.]+[kM]? records/s, [0-9.]+ [KMG]i?B, ETA [0-9-]+:[0-9-]+$" "$t/prog.lines"'
+	check 'grep -Eq "^(write: [0-9.]+[kM]?/[0-9.]+[kM]? blocks|commit: syncing)" "$t/prog.lines"'
+	check '! grep -E "^(read|write|commit): " "$t/prog.lines" | awk "length > 59 { bad = 1 } END { exit !bad }"'
+	# erased: the summary starts a line of its own
+	check 'grep -q $'"'"'\r\x1b\[Krecords 300000, keys 300000, '"'"' "$t/prog.tty"'
+	check 'grep -Eq "^time: read [0-9.]+s, build [0-9.]+s, write [0-9.]+s, commit [0-9.]+s, total [0-9.]+s .*peak RSS [0-9]+ MiB" "$t/prog.lines"'
+	check 'grep -Eq "^records 300000, keys 300000, blocks [0-9]+ .*bytes [0-9]+, depth [0-9]+" "$t/prog.lines"'
+	# --quiet on a terminal, and stderr not a terminal: no progress line
+	HAMT="$HAMT" IN="$t/prog.ol" ST="$t/prog" script -qec \
+		'"$HAMT" build --store "$ST" --ref q --format ol --quiet "$IN"' \
+		/dev/null >"$t/quiet.tty" 2>&1
+	check '! grep -q $'"'"'\x1b\['"'"' "$t/quiet.tty" && grep -q "^records 300000" "$t/quiet.tty"'
+	"$HAMT" build --store "$t/prog" --ref p --format ol "$t/prog.ol" >/dev/null 2>"$t/notty.err"
+	check '! grep -q $'"'"'\x1b\['"'"' "$t/notty.err" && grep -q "^records 300000" "$t/notty.err"'
+else
+	echo "SKIP: progress display (no script(1) here)"
+fi
 
 # --- usage errors ---
 expect_err "--key with tsv" '"$HAMT" build --store "$t/u" --key x "$OL"' "--key needs --format jsonl or ol"
