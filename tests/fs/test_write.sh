@@ -37,13 +37,36 @@ check '[ "$(cat "$M/k-10")" = "VALUE 10" ]'
 check '[ "$(stat -c %s "$M/k-10")" = 9 ]'           # vim ends it with a newline
 printf 'VALUE 10' > "$M/k-10"                        # (a tsv value cannot)
 # refused with a clear errno, and nothing else affected
-check '! mkdir "$M/dir" 2>/dev/null'
-check '! ln -s k-2 "$M/sym" 2>/dev/null'
-check '! mkfifo "$M/fifo" 2>/dev/null'
-check '! ln "$M/k-2" "$M/hard" 2>/dev/null'
-check '! head -c 1100000 /dev/zero > "$M/huge" 2>/dev/null'
+# pyerr 'python code' (M is the mount): the errno name of the OSError the
+# code raises, or "ok"
+pyerr() {
+	python3 -c 'import errno, os, sys
+M = sys.argv[1]
+try:
+    exec(sys.argv[2])
+    print("ok")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, e.errno))' "$M" "$1"
+}
+check '[ "$(pyerr "os.mkdir(M + \"/dir\")")" = EPERM ]'
+check '[ "$(pyerr "os.symlink(\"k-2\", M + \"/sym\")")" = EPERM ]'
+check '[ "$(pyerr "os.mkfifo(M + \"/fifo\")")" = EPERM ]'
+check '[ "$(pyerr "os.link(M + \"/k-2\", M + \"/hard\")")" = EPERM ]'
+check '[ ! -e "$M/dir" ] && [ ! -e "$M/sym" ] && [ ! -e "$M/fifo" ] && [ ! -e "$M/hard" ]'
+# a record over 1 MiB: EFBIG once the writes pass it
+check '[ "$(pyerr "fd = os.open(M + \"/huge\", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+d = bytes(1100000)
+o = 0
+while o < len(d):
+    o += os.write(fd, d[o:])
+os.close(fd)")" = EFBIG ]'
 check '! [ -s "$M/huge" ] || [ "$(stat -c %s "$M/huge")" -le 1048576 ]'
 rm -f "$M/huge"
+# statfs: the space of the store's file system, names up to 255 bytes
+check '[ "$(stat -f -c %l "$M")" = 255 ]'
+check '[ "$(stat -f -c "%S %b" "$M")" = "$(stat -f -c "%S %b" "$S")" ]'
+check 'df "$M" >/dev/null'
+check '[ "$(cat "$M/k-2")" = "value 2" ]'
 check '! printf x > "$M/bad%name" 2>/dev/null'  # not a name hamtfs makes
 check '[ "$(getfattr --only-values -n user.hamtfs.staged "$M")" -gt 5 ]'
 
