@@ -31,26 +31,69 @@
 
 /* ------------------------------------------------------------- input */
 
-/* The first bytes of the input, to tell gzip from text: of a regular
- * file by pread (nothing consumed), of anything else by read, and then
- * they are the first bytes the reader takes (pl->left). */
-static int peek_start(struct pipeline *pl, int regular, uint8_t *p, size_t *n)
+/* N bytes of a regular file at OFF: all of them, or an error (a file
+ * shorter than when it was opened has changed under the build). */
+static int pread_full(const struct pipeline *pl, uint8_t *p, size_t n,
+		      uint64_t off)
 {
-	size_t have = 0;
-	while (have < 2) {
-		ssize_t r = regular
-				? pread(pl->fd, p + have, 2 - have, (off_t)have)
-				: read(pl->fd, p + have, 2 - have);
+	while (n) {
+		ssize_t r = pread(pl->fd, p, n, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return err_set(-errno, "%s: read at byte %llu: %s",
+				       pl->name, (unsigned long long)off,
+				       strerror(errno));
+		if (r == 0)
+			return pl_input_changed(pl, "it is shorter than when "
+						    "it was opened");
+		p += r;
+		n -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+static int read_some(struct pipeline *pl, uint8_t *p, size_t n, size_t *got)
+{
+	if (pl->gz) {
+		int rc = gzin_read(pl->gz, p, n, got);
+		atomic_store(&pl->gz_in, gzin_consumed(pl->gz));
+		return rc;
+	}
+	for (;;) {
+		ssize_t r = read(pl->fd, p, n);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			return err_set(-errno, "%s: read: %s", pl->name,
 				       strerror(errno));
-		if (r == 0)
-			break;
-		have += (size_t)r;
+		*got = (size_t)r;
+		return 0;
 	}
-	*n = have;
+}
+
+/* The first bytes of the input (at most 2), to tell gzip from text: of a
+ * regular file of `size` bytes by pread (nothing consumed), of anything
+ * else by read, and then they are the first bytes the reader takes
+ * (pl->left). */
+static int peek_start(struct pipeline *pl, int regular, uint64_t size,
+		      uint8_t *p, size_t *n)
+{
+	if (regular) {
+		*n = size < 2 ? (size_t)size : 2;
+		return pread_full(pl, p, *n, 0);
+	}
+	*n = 0;
+	while (*n < 2) {
+		size_t got = 0;
+		int rc = read_some(pl, p + *n, 2 - *n, &got);
+		if (rc)
+			return rc;
+		if (got == 0)
+			break;
+		*n += got;
+	}
 	return 0;
 }
 
@@ -68,7 +111,8 @@ int pl_input_open(struct pipeline *pl)
 			return err_set(-errno, "%s: %s", path, strerror(errno));
 	}
 	int regular = fstat(pl->fd, &st) == 0 && S_ISREG(st.st_mode);
-	if ((rc = peek_start(pl, regular, head, &nhead)) != 0)
+	if ((rc = peek_start(pl, regular, regular ? (uint64_t)st.st_size : 0,
+			     head, &nhead)) != 0)
 		return rc;
 	if (gzin_magic(head, nhead)) {
 		/* gzip: decompressed as read, in turn, like a pipe (a
@@ -119,29 +163,6 @@ void pl_input_close(struct pipeline *pl)
 		close(pl->fd);
 }
 
-/* N bytes of a regular file at OFF: all of them, or an error (a file
- * shorter than when it was opened has changed under the build). */
-static int pread_full(const struct pipeline *pl, uint8_t *p, size_t n,
-		      uint64_t off)
-{
-	while (n) {
-		ssize_t r = pread(pl->fd, p, n, (off_t)off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return err_set(-errno, "%s: read at byte %llu: %s",
-				       pl->name, (unsigned long long)off,
-				       strerror(errno));
-		if (r == 0)
-			return pl_input_changed(pl, "it is shorter than when "
-						    "it was opened");
-		p += r;
-		n -= (size_t)r;
-		off += (uint64_t)r;
-	}
-	return 0;
-}
-
 /* Start of chunk c of a regular file: just after the first newline at or
  * after byte c*CHUNK-1 (or its end). */
 static int boundary(const struct pipeline *pl, uint64_t c, uint64_t *at)
@@ -166,25 +187,6 @@ static int boundary(const struct pipeline *pl, uint64_t c, uint64_t *at)
 	}
 	*at = pl->size;
 	return 0;
-}
-
-static int read_some(struct pipeline *pl, uint8_t *p, size_t n, size_t *got)
-{
-	if (pl->gz) {
-		int rc = gzin_read(pl->gz, p, n, got);
-		atomic_store(&pl->gz_in, gzin_consumed(pl->gz));
-		return rc;
-	}
-	for (;;) {
-		ssize_t r = read(pl->fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return err_set(-errno, "%s: read: %s", pl->name,
-				       strerror(errno));
-		*got = (size_t)r;
-		return 0;
-	}
 }
 
 /* The next chunk of whole lines: 1, 0 at the end, <0 error. */
