@@ -1,16 +1,31 @@
 # Shared helpers for tests that really mount hamtfs. Source it; it sets an
-# EXIT trap that unmounts everything mounted through mount_fs and removes
-# the scratch directory, also when a test fails half-way.
+# EXIT trap that unmounts everything mounted through mount_fs (and the
+# file systems listed in DISKS) and removes the scratch directory, also
+# when a test fails half-way.
 : "${HAMT:?}" "${HAMTFS:?}" "${TEST_TMP:?}"
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 mkdir -p "$TEST_TMP"
 T=$(mktemp -d "$TEST_TMP/fs.XXXXXX")
-MOUNTS=()
+MOUNTS=() # hamtfs mounts (mount_fs)
+DISKS=()  # other file systems the test mounted (tmpfs): umount_disk
+
+# umount_disk DIR: unmount a file system the test mounted. A daemon that
+# had a store on it may still hold it open for a moment after
+# fusermount3 -u returns (longer under ASan): retry, then detach it.
+umount_disk() {
+	for _ in $(seq 1 100); do
+		mountpoint -q "$1" 2>/dev/null || return 0
+		umount "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	umount -l "$1"
+}
 
 cleanup() {
 	for m in "${MOUNTS[@]}"; do
 		mountpoint -q "$m" 2>/dev/null && { fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m"; }
 	done
+	for m in "${DISKS[@]}"; do umount_disk "$m"; done
 	rm -rf "$T"
 }
 trap cleanup EXIT

@@ -287,6 +287,7 @@ section "a full disk: ENOSPC, nothing accepted is lost, the store stays whole"
 F=$T/full
 mkdir -p "$F"
 if mount -t tmpfs -o size=24m tmpfs "$F" 2>/dev/null; then
+	DISKS+=("$F")
 	MOUNTS+=("$T/mf")
 	printf 'seed\t1\n' | "$HAMT" build --store "$F/s" --ref main >/dev/null 2>&1
 	check 'mount_fs "$F/s" main "$T/mf"'
@@ -309,7 +310,7 @@ if mount -t tmpfs -o size=24m tmpfs "$F" 2>/dev/null; then
 	check '[ "$lost" = 0 ]'
 	check '"$HAMT" verify --store "$F/s" main >/dev/null'
 	umount_fs "$T/mf"
-	umount "$F"
+	umount_disk "$F"
 else
 	echo "SKIP: full-disk case (cannot mount a tmpfs here)"
 fi
