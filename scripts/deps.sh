@@ -6,7 +6,7 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 pkgs=(build-essential cmake pkg-config libcbor-dev libssl-dev liblmdb-dev
-	lmdb-utils libjansson-dev zlib1g-dev libfuse3-dev fuse3 attr rsync jq
+	lmdb-utils libjansson-dev zlib1g-dev libisal-dev libfuse3-dev fuse3 attr rsync jq pigz
 	valgrind cppcheck clang-format
 	clang libclang-rt-14-dev) # libFuzzer: tests/fuzz/run.sh
 missing=()

@@ -18,6 +18,7 @@ import hashlib
 import os
 import struct
 import sys
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "corpus")
@@ -218,6 +219,14 @@ def main():
                      for i in range(40))
     one = gzip.compress(lines[:2000], mtime=0)
     two = one + gzip.compress(lines[2000:], mtime=0)
+    # a member with every optional header field (FEXTRA, FNAME, FCOMMENT,
+    # FHCRC: RFC 1952 2.3.1), as few writers make them
+    hdr = (b"\x1f\x8b\x08\x1e\0\0\0\0\0\x03" + struct.pack("<H", 6) +
+           b"ab\x02\0xy" + b"dump.txt\0" + b"a comment\0")
+    hdr += struct.pack("<H", zlib.crc32(hdr) & 0xFFFF)
+    co = zlib.compressobj(6, zlib.DEFLATED, -15)
+    fields = (hdr + co.compress(lines[:500]) + co.flush() +
+              struct.pack("<II", zlib.crc32(lines[:500]), 500))
     for i, (name, d) in enumerate([("two-members", two), ("one", one),
                                    ("empty", gzip.compress(b"", mtime=0)),
                                    ("truncated", two[:len(two) // 2]),
@@ -225,6 +234,9 @@ def main():
                                    ("text", lines[:300]),
                                    ("stored", gzip.compress(lines, compresslevel=0, mtime=0))]):
         put("gzip", name, bytes([(i * 37) & 0xFF]) + d)
+    # first byte 84: the compressed bytes arrive 5 at a time (fuzz_gzip.c),
+    # so the header is split across reads
+    put("gzip", "header-fields", bytes([84]) + fields + one)
 
 
 if __name__ == "__main__":
