@@ -70,8 +70,12 @@ uint64_t gzin_consumed(const struct gzin *g)
 static int fill(struct gzin *g)
 {
 	uint32_t left = g->st.avail_in;
-	if (left >= GZIN_BUF) /* the callers never ask with a full buffer */
-		return err_set(-EIO, "%s: gzip input buffer full", g->name);
+	if (left >= GZIN_BUF) /* no room: ISA-L took none of a full buffer */
+		return err_set(-EIO,
+			       "%s: compressed byte %llu: ISA-L inflate made "
+			       "no progress with %u bytes buffered",
+			       g->name, (unsigned long long)gzin_consumed(g),
+			       GZIN_BUF);
 	if (left)
 		memmove(g->in, g->st.next_in, left);
 	g->st.next_in = g->in;
@@ -128,6 +132,13 @@ static int not_gzip(struct gzin *g)
 
 static int truncated(struct gzin *g);
 static int inflate_err(struct gzin *g, int r);
+
+static int damaged(struct gzin *g, const char *what)
+{
+	return err_set(-EINVAL,
+		       "%s: compressed byte %llu: damaged gzip data (%s)",
+		       g->name, (unsigned long long)gzin_consumed(g), what);
+}
 
 /* At least `k` bytes at next_in (more read as needed): 0; the end of the
  * data first is a truncated stream. */
@@ -190,10 +201,7 @@ static int member_start(struct gzin *g)
 	if (p[2] != 8)
 		return inflate_err(g, ISAL_UNSUPPORTED_METHOD);
 	if (flags & 0xe0)
-		return err_set(-EINVAL,
-			       "%s: compressed byte %llu: damaged gzip data "
-			       "(reserved header flags set)",
-			       g->name, (unsigned long long)gzin_consumed(g));
+		return damaged(g, "reserved header flags set");
 	size_t pos = 10;
 	if (flags & 4) { /* FEXTRA */
 		if ((rc = need(g, pos + 2)) != 0)
@@ -213,12 +221,8 @@ static int member_start(struct gzin *g)
 		p = g->st.next_in;
 		unsigned want = p[pos] | p[pos + 1] << 8;
 		if ((crc32(0, p, (uInt)pos) & 0xffff) != want)
-			return err_set(-EINVAL,
-				       "%s: compressed byte %llu: damaged "
-				       "gzip data (the header CRC does not "
-				       "match the header)",
-				       g->name,
-				       (unsigned long long)gzin_consumed(g));
+			return damaged(g, "the header CRC does not match the "
+					  "header");
 		pos += 2;
 	}
 	g->st.next_in += pos;
@@ -231,15 +235,11 @@ static int member_start(struct gzin *g)
 
 static int inflate_err(struct gzin *g, int r)
 {
-	unsigned long long at = (unsigned long long)gzin_consumed(g);
 	const char *what = isal_what(r);
 	if (what)
-		return err_set(-EINVAL,
-			       "%s: compressed byte %llu: damaged gzip data "
-			       "(%s)",
-			       g->name, at, what);
+		return damaged(g, what);
 	return err_set(-EIO, "%s: compressed byte %llu: ISA-L inflate error %d",
-		       g->name, at, r);
+		       g->name, (unsigned long long)gzin_consumed(g), r);
 }
 
 static int truncated(struct gzin *g)
@@ -301,18 +301,11 @@ int gzin_read(struct gzin *g, uint8_t *p, size_t n, size_t *got)
 			continue;
 		}
 		/* no progress: more input is needed (ISA-L may leave the
-		 * start of a trailer unconsumed until it has all of it) */
+		 * start of a trailer unconsumed until it has all of it);
+		 * fill() fails if the buffer is full already */
 		stuck = in0 == g->st.avail_in && out0 == g->st.avail_out;
 		if (stuck && g->eof) {
 			rc = truncated(g); /* and there is none */
-			break;
-		}
-		if (stuck && g->st.avail_in == GZIN_BUF) {
-			rc = err_set(-EIO,
-				     "%s: compressed byte %llu: ISA-L inflate "
-				     "made no progress",
-				     g->name,
-				     (unsigned long long)gzin_consumed(g));
 			break;
 		}
 	}
