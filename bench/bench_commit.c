@@ -18,6 +18,23 @@
 #include "store/staging.h"
 #include "store/store.h"
 
+/* Bytes this process has written with write(2) and its kind so far
+ * (/proc/self/io wchar): what LMDB hands the kernel for a commit. 0 if
+ * that file cannot be read. */
+static unsigned long long wchar(void)
+{
+	unsigned long long v = 0;
+	char line[128];
+	FILE *f = fopen("/proc/self/io", "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "wchar: %llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
 static double now(void)
 {
 	struct timespec ts;
@@ -74,10 +91,12 @@ int main(int argc, char **argv)
 	}
 	rc = staging_apply(s, "main", ch, m);
 	struct staging_commit_stats st = {0};
+	unsigned long long w0 = wchar();
 	double t0 = now();
 	if (!rc)
 		rc = staging_commit(s, "main", "main", &root, NULL, &nr, &st);
 	double csecs = now() - t0;
+	unsigned long long w1 = wchar();
 	if (rc) {
 		fprintf(stderr, "bench_commit: %s\n", err_msg());
 		return 1;
@@ -86,6 +105,12 @@ int main(int argc, char **argv)
 	       "merge %.3f, write %.3f, sync %.3f), %llu blocks\n",
 	       m, n, csecs, st.collect_s, st.merge_s, st.write_s, st.sync_s,
 	       (unsigned long long)st.blocks_written);
+	printf("new blocks %.1f MiB; the store wrote %.1f MiB for them "
+	       "(%.1fx)\n",
+	       (double)st.bytes_written / (1 << 20),
+	       (double)(w1 - w0) / (1 << 20),
+	       st.bytes_written ? (double)(w1 - w0) / (double)st.bytes_written
+				: 0.0);
 	if (bsecs > 0)
 		printf("build of %zu keys: %.3f s; commit/build %.2f%%\n", n,
 		       bsecs, 100 * csecs / bsecs);

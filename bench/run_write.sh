@@ -28,7 +28,7 @@ head -c 1024 /dev/urandom | base64 -w 0 | head -c 1000 > "$work/one"
 for i in $(seq 1 10000); do { printf '%05d\n' "$i"; cat "$work/one"; } | head -c 1024 > "$work/src/file-$i"; done
 
 mount_it() { # $1: pin prefix
-	$1 "$build/hamtfs" -f -o store="$work/store" main "$mnt" &
+	$1 "$build/hamtfs" -f -o store="$work/store" main "$mnt" 2>>"$work/daemon.log" &
 	pid=$!
 	for _ in $(seq 200); do mountpoint -q "$mnt" && return; sleep 0.05; done
 	echo "mount failed" >&2; exit 1
@@ -37,6 +37,15 @@ umount_it() { fusermount3 -u "$mnt"; wait "$pid" || true; }
 fresh_store() {
 	rm -rf "$work/store"
 	printf 'seed\t1\n' | "$build/hamt" build --store "$work/store" --ref main >/dev/null 2>&1
+}
+wchar() { awk '/^wchar:/ { print $2 }' "/proc/$pid/io"; }
+# after a commit: "NEW MiB of new blocks, the store wrote W MiB (Rx)" from
+# the daemon's log line and its write(2) bytes since $1
+amplification() {
+	local w new
+	w=$(($(wchar) - $1))
+	new=$(sed -n 's/.* blocks of \([0-9.]*\) MiB.*/\1/p' "$work/daemon.log" | tail -n 1)
+	awk -v n="$new" -v w="$w" 'BEGIN { printf "%s MiB of new blocks, the store wrote %.1f MiB (%.1fx)", n, w / 1048576, w / 1048576 / n }'
 }
 rsync_into() { # $1: pin prefix, $2: destination; prints files/s
 	local t0 t1
@@ -70,10 +79,12 @@ t1=$(now)
 build_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
 mount_it ""
 rsync -a "$work/src/" "$mnt/"
+w0=$(wchar)
 t0=$(now)
 setfattr -n user.hamtfs.commit -v 1 "$mnt"
 t1=$(now)
 commit_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+amp1=$(amplification "$w0")
 # the next commit: 10,000 other changes (5,000 new keys, 5,000 of the
 # base's rewritten) on the store the first commit left. The first commit
 # after `hamt build` splits nearly every B-tree leaf it touches (the bulk
@@ -84,12 +95,16 @@ for i in $(seq 1 5000); do
 	printf '{"title":"record %d, rewritten"}' "$((i * 197))" > "$work/src2/%2Fworks%2FOL$((i * 197))W"
 done
 rsync -a "$work/src2/" "$mnt/"
+w0=$(wchar)
 t0=$(now)
 setfattr -n user.hamtfs.commit -v 1 "$mnt"
 t1=$(now)
 commit2_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+amp2=$(amplification "$w0")
 umount_it
 printf 'full build of %d keys: %.2f s; commit of 10000 changes on it: %.3f s (%.2f%% of the build)\n' \
 	"$nbase" "$build_s" "$commit_s" "$(awk -v a="$commit_s" -v b="$build_s" 'BEGIN { print 100 * a / b }')"
 printf 'the next commit of 10000 changes (5000 new keys, 5000 rewritten): %.3f s (%.2f%% of the build)\n' \
 	"$commit2_s" "$(awk -v a="$commit2_s" -v b="$build_s" 'BEGIN { print 100 * a / b }')"
+echo "  first commit: $amp1"
+echo "  next commit:  $amp2"

@@ -495,12 +495,13 @@ int fs_commit(struct fs *fs)
 	if (rc)
 		fs_log("commit failed: %s", fs->last_error);
 	else
-		fs_log("commit: %llu puts, %llu deletes, %llu blocks "
-		       "(records %.3f s, merge %.3f s, write %.3f s, sync "
-		       "%.3f s): %s",
+		fs_log("commit: %llu puts, %llu deletes, %llu blocks of "
+		       "%.1f MiB (records %.3f s, merge %.3f s, write %.3f s, "
+		       "sync %.3f s): %s",
 		       (unsigned long long)st.puts,
 		       (unsigned long long)st.deletes,
-		       (unsigned long long)st.blocks_written, st.collect_s,
+		       (unsigned long long)st.blocks_written,
+		       (double)st.bytes_written / (1 << 20), st.collect_s,
 		       st.merge_s, st.write_s, st.sync_s,
 		       cid_format(&new_root, txt));
 	return rc;

@@ -593,8 +593,10 @@ static int counting_put(void *payload, const struct cid *c, const uint8_t *data,
 {
 	struct commit_ctx *m = payload;
 	int rc = store_batch_add(m->batch, c, data, len);
-	if (!rc)
+	if (!rc) {
 		m->st.blocks_written++;
+		m->st.bytes_written += len;
+	}
 	return rc;
 }
 
@@ -634,6 +636,7 @@ static int collect_fn(void *payload, MDB_cursor *cur, const uint8_t *key,
 		if ((rc = store_batch_add_ref(m->batch, &cid, data, len)) != 0)
 			return rc;
 		m->st.blocks_written++;
+		m->st.bytes_written += len;
 		if ((rc = hamt_value_encode_link(&cid, &m->vals)) != 0)
 			return rc;
 		c->vlen = m->vals.len - c->voff;

@@ -156,9 +156,10 @@ int staging_iterate(struct store *s, const char *area, staging_cb cb,
  * - Tombstones also drop the key's attrs; puts keep theirs.
  * - stats->blocks_written counts the record blocks and the HAMT nodes the
  *   commit handed to the store (a block already present is not stored
- *   twice, but is counted). */
+ *   twice, but is counted); stats->bytes_written is the sum of their
+ *   sizes (what the store had to take in: the B-tree writes more). */
 struct staging_commit_stats {
-	uint64_t puts, deletes, blocks_written;
+	uint64_t puts, deletes, blocks_written, bytes_written;
 	/* seconds spent: reading the staging area; merging (reading and
 	 * encoding nodes); putting the new blocks into the store; making the
 	 * transaction durable */

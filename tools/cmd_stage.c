@@ -278,10 +278,13 @@ int cmd_commit(int argc, char **argv)
 	if (rc) {
 		rc = cmd_fail(ref);
 	} else {
-		fprintf(
-		    stderr, "puts %llu, deletes %llu, blocks written %llu\n",
-		    (unsigned long long)st.puts, (unsigned long long)st.deletes,
-		    (unsigned long long)st.blocks_written);
+		fprintf(stderr,
+			"puts %llu, deletes %llu, blocks written %llu (%llu "
+			"bytes)\n",
+			(unsigned long long)st.puts,
+			(unsigned long long)st.deletes,
+			(unsigned long long)st.blocks_written,
+			(unsigned long long)st.bytes_written);
 		printf("%s\n", cid_format(&nr, txt));
 	}
 	if (close_area(b, ref))

@@ -353,6 +353,17 @@ static void test_commit_equal(size_t base, size_t rounds, size_t changes)
 	store_close(s);
 }
 
+static int sum_puts(void *payload, const uint8_t *key, size_t klen,
+		    enum staging_kind kind, const uint8_t *data, size_t len)
+{
+	(void)key;
+	(void)klen;
+	(void)data;
+	if (kind == STAGING_PUT)
+		*(uint64_t *)payload += len;
+	return 0;
+}
+
 /* Blocks written by commits of 1 and of 100 changes on a 100,000-key
  * tree; with nothing staged a commit is a no-op. */
 static void test_commit_cost(void)
@@ -371,11 +382,15 @@ static void test_commit_cost(void)
 	for (size_t i = 0; i < 2; i++) {
 		struct staging_commit_stats cs;
 		stage_random(&m, s, ks[i], &rng);
-		uint64_t n;
+		uint64_t n, rec_bytes = 0;
 		CHECK_OK(staging_count(s, AREA, &n));
+		CHECK_OK(staging_iterate(s, AREA, sum_puts, &rec_bytes));
 		CHECK_OK(staging_commit(s, AREA, AREA, &root, NULL, &nr, &cs));
 		CHECK(cs.puts + cs.deletes == n);
 		CHECK(cs.blocks_written <= n * depth + 1);
+		/* the records, and at least the root node (over 50 bytes) */
+		CHECK(cs.bytes_written > rec_bytes + 50);
+		CHECK(cs.bytes_written < rec_bytes + (n * depth + 1) * 20000);
 		printf("commit of %llu changes (%llu puts, %llu deletes) on "
 		       "100000 keys, depth %u: %llu blocks written (bound "
 		       "%llu)\n",
@@ -389,11 +404,12 @@ static void test_commit_cost(void)
 		root = nr;
 	}
 	/* nothing staged: no-op */
-	struct staging_commit_stats cs = {9, 9, 9, 0, 0, 0, 0};
+	struct staging_commit_stats cs = {9, 9, 9, 9, 0, 0, 0, 0};
 	size_t before = log_len(s, AREA);
 	CHECK_OK(staging_commit(s, AREA, AREA, &root, NULL, &nr, &cs));
 	CHECK(cid_equal(&nr, &root));
-	CHECK(cs.puts == 0 && cs.deletes == 0 && cs.blocks_written == 0);
+	CHECK(cs.puts == 0 && cs.deletes == 0 && cs.blocks_written == 0 &&
+	      cs.bytes_written == 0);
 	CHECK(log_len(s, AREA) == before);
 	CHECK_OK(staging_commit(s, AREA, AREA, &root, NULL, &nr, NULL));
 	model_free(&m);
