@@ -134,11 +134,17 @@ static int modify(struct fs *fs, fuse_ino_t ino, const char *buf, size_t size,
 			rc = 0;
 	}
 	size_t end = truncate_to ? (size_t)off : (size_t)off + size;
+	/* logged once, by the caller's fs_errno() */
 	if (!rc && (off < 0 || end > STAGING_MAX_RECORD)) {
-		rc = err_set(
-		    -EFBIG, "record would be %zu bytes, over the %u-byte limit",
-		    end, STAGING_MAX_RECORD);
-		fs_log("write refused: %s", err_msg());
+		char name[NAME_MAX_BYTES + 1];
+		if (name_of_key(hamt_get_params(v->map)->hash_alg, key.data,
+				key.len, name) < 0)
+			snprintf(name, sizeof(name), "inode %llu",
+				 (unsigned long long)ino);
+		rc = err_set(-EFBIG,
+			     "\"%s\": record would be %zu bytes, over the "
+			     "%u-byte limit",
+			     name, end, STAGING_MAX_RECORD);
 	}
 	if (!rc && end > cur.len) {
 		rc = buf_reserve(&cur, end - cur.len);

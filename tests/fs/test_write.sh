@@ -315,4 +315,19 @@ else
 	echo "SKIP: full-disk case (cannot mount a tmpfs here)"
 fi
 
+# --- a refused write is logged once, naming the file ---------------------
+section "a refused write is logged once, naming the file"
+L=$T/logstore
+printf 'seed\t1\n' | "$HAMT" build --store "$L" --ref main >/dev/null 2>&1
+mkdir -p "$T/ml"; MOUNTS+=("$T/ml")
+"$HAMTFS" -f -o store="$L" main "$T/ml" 2>"$T/ml.log" &
+lpid=$!
+check 'wait_mounted "$T/ml"'
+check '! head -c 1048577 /dev/zero > "$T/ml/too%2Fbig" 2>/dev/null'
+check '! truncate -s 2M "$T/ml/seed" 2>/dev/null'
+umount_fs "$T/ml"; wait "$lpid"
+check '[ "$(grep -c "over the 1048576-byte limit" "$T/ml.log")" = 2 ]'
+check 'grep -q "\"too%2Fbig\": record would be 1048577 bytes" "$T/ml.log"'
+check 'grep -q "\"seed\": record would be 2097152 bytes" "$T/ml.log"'
+
 finish
