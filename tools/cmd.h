@@ -24,7 +24,8 @@ int cmd_log(int argc, char **argv);
 void cmd_usage(FILE *f);
 /* Print the current command's help to stdout; returns 0. */
 int cmd_help(void);
-/* Print "hamt CMD: what: <err_msg()>" to stderr; returns 1. */
+/* Print "hamt CMD: what: <err_msg()>" to stderr (without "what: " when
+ * the message begins with it already); returns 1. */
 int cmd_fail(const char *what);
 /* Print a usage error (fmt with one %s) and the usage; returns 2. */
 int cmd_bad_usage(const char *fmt, const char *arg);

@@ -118,8 +118,14 @@ int cmd_help(void)
 
 int cmd_fail(const char *what)
 {
+	const char *msg = err_msg();
+	/* a message that names `what` already (a file's reader does) gets
+	 * no second copy of it */
+	if (what && !strncmp(msg, what, strlen(what)) &&
+	    msg[strlen(what)] == ':')
+		what = NULL;
 	fprintf(stderr, "hamt %s: %s%s%s\n", current->name, what ? what : "",
-		what ? ": " : "", err_msg());
+		what ? ": " : "", msg);
 	return 1;
 }
 
