@@ -9,13 +9,28 @@
 #include "hamt/dagjson.h"
 #include "hamt/err.h"
 
+/* A UTF-8 byte order mark, which some editors put at the start of a file:
+ * JSON allows none, and it is invisible in the parser's message. */
+static int bom_error(const char *line, size_t len)
+{
+	if (len < 3 || memcmp(line, "\xEF\xBB\xBF", 3) != 0)
+		return 0;
+	return err_set(-EINVAL,
+		       "the line starts with a UTF-8 byte order mark "
+		       "(bytes EF BB BF), which JSON does not allow; "
+		       "remove it, e.g. sed -i '1s/^\\xEF\\xBB\\xBF//' "
+		       "FILE");
+}
+
 int parse_jsonl_line(const char *line, size_t len, struct buf *key,
 		     struct buf *val)
 {
 	json_error_t jerr;
-	json_t *obj = json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
 	char *text = NULL;
-	int rc = 0;
+	int rc = bom_error(line, len);
+	if (rc)
+		return rc;
+	json_t *obj = json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
 	if (!obj)
 		return err_set(-EINVAL, "bad JSON at column %d: %s",
 			       jerr.column, jerr.text);
@@ -46,7 +61,9 @@ int parse_jsonl_record(const char *line, size_t len, const char *field,
 		       size_t flen, struct json_span *member)
 {
 	enum json_kind kind = JSON_KIND_LITERAL;
-	int rc = json_scan(line, len, field, flen, &kind, member);
+	int rc = bom_error(line, len);
+	if (!rc)
+		rc = json_scan(line, len, field, flen, &kind, member);
 	if (rc)
 		return rc;
 	if (kind != JSON_KIND_OBJECT)

@@ -65,6 +65,12 @@ expect_err "malformed tsv line" '"$HAMT" build --store "$t/s7" "$t/badline.tsv"'
 check '[ ! -e "$t/s7/data.mdb" ] || ! "$HAMT" ls --store "$t/s7" main 2>/dev/null'
 printf '{"key":"a","value":1}\n{"key":1,"value":2}\n' > "$t/bad.jsonl"
 expect_err "malformed jsonl line" '"$HAMT" build --store "$t/s8" --format jsonl "$t/bad.jsonl"' "bad.jsonl:2:"
+# a UTF-8 byte order mark before the first line is named as such (both
+# jsonl readers: the envelope and --key)
+printf '\xef\xbb\xbf{"key":"a","value":1}\n' > "$t/bom.jsonl"
+expect_err "jsonl with a byte order mark" '"$HAMT" build --store "$t/s8" --format jsonl "$t/bom.jsonl"' "bom.jsonl:1: the line starts with a UTF-8 byte order mark"
+expect_err "jsonl --key with a byte order mark" '"$HAMT" build --store "$t/s8" --format jsonl --key key "$t/bom.jsonl"' "bom.jsonl:1: the line starts with a UTF-8 byte order mark"
+check '"$HAMT" build --store "$t/s8b" --format jsonl <(sed "1s/^\xEF\xBB\xBF//" "$t/bom.jsonl") >/dev/null 2>&1'
 expect_err "bad bit width" '"$HAMT" build --store "$t/s9" --bit-width 2 "$t/in.tsv"' "bit width"
 expect_err "bad format" '"$HAMT" build --store "$t/s9" --format xml "$t/in.tsv"' "unknown format"
 head -c 100 "$t/out.car" > "$t/trunc.car"
