@@ -53,6 +53,9 @@ check '[ "$(pyerr "os.symlink(\"k-2\", M + \"/sym\")")" = EPERM ]'
 check '[ "$(pyerr "os.mkfifo(M + \"/fifo\")")" = EPERM ]'
 check '[ "$(pyerr "os.link(M + \"/k-2\", M + \"/hard\")")" = EPERM ]'
 check '[ ! -e "$M/dir" ] && [ ! -e "$M/sym" ] && [ ! -e "$M/fifo" ] && [ ! -e "$M/hard" ]'
+# chown is accepted (rsync -a as root does it) and not kept
+check 'chown 1000:1000 "$M/k-2"'
+check '[ "$(stat -c %u:%g "$M/k-2")" = "$(stat -c %u:%g "$M")" ]'
 # a record over 1 MiB: EFBIG once the writes pass it
 check '[ "$(pyerr "fd = os.open(M + \"/huge\", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
 d = bytes(1100000)
