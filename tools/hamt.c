@@ -121,8 +121,8 @@ int cmd_fail(const char *what)
 	const char *msg = err_msg();
 	/* a message that names `what` already (a file's reader does) gets
 	 * no second copy of it */
-	if (what && !strncmp(msg, what, strlen(what)) &&
-	    msg[strlen(what)] == ':')
+	size_t n = what ? strlen(what) : 0;
+	if (what && !strncmp(msg, what, n) && msg[n] == ':')
 		what = NULL;
 	fprintf(stderr, "hamt %s: %s%s%s\n", current->name, what ? what : "",
 		what ? ": " : "", msg);
