@@ -914,6 +914,7 @@ const struct fuse_lowlevel_ops fs_ops = {
     .mknod = fs_op_mknod,
     .symlink = fs_op_symlink,
     .link = fs_op_link,
+    .fallocate = fs_op_fallocate,
     .fsync = fs_op_fsync,
     .fsyncdir = fs_op_fsyncdir,
     /* no flush: every write is staged when it is made, so a close has

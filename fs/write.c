@@ -13,6 +13,7 @@
 #define FUSE_USE_VERSION 314
 #include <errno.h>
 #include <fuse_lowlevel.h>
+#include <linux/falloc.h>
 #include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,10 +121,28 @@ void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 /* -------------------------------------------------------- write, setattr */
 
-/* Change the contents of inode `ino` with `edit` and stage the result;
- * `a` (may be NULL for "now, keep the mode") are the attributes to keep. */
-static int modify(struct fs *fs, fuse_ino_t ino, const char *buf, size_t size,
-		  off_t off, int truncate_to, struct stat *st)
+/* What modify() does to a file's bytes. */
+enum edit_kind {
+	EDIT_WRITE,    /* put `buf` at `off`, growing the file (zeros) */
+	EDIT_TRUNCATE, /* make it `off` bytes long */
+	EDIT_ALLOCATE, /* make it at least `off` + `len` bytes long */
+	EDIT_ZERO,     /* zeros over [off, off + len), growing it to there */
+	EDIT_ZERO_IN,  /* zeros over [off, off + len), inside its size only */
+	EDIT_RESERVE,  /* nothing (the range is only checked) */
+};
+
+struct edit {
+	enum edit_kind kind;
+	const char *buf; /* EDIT_WRITE */
+	size_t len;	 /* bytes of buf, or of the range */
+	off_t off;
+};
+
+/* Change the contents of inode `ino` as `e` says and stage the result
+ * (with mtime now and the mode kept), unless that leaves its bytes as they
+ * were. A result past the record limit is EFBIG (logged once, by the
+ * caller's fs_errno()). */
+static int modify(struct fs *fs, fuse_ino_t ino, const struct edit *e)
 {
 	struct buf key = {0}, cur = {0};
 	struct fs_view *v = fs_begin(fs);
@@ -133,39 +152,65 @@ static int modify(struct fs *fs, fuse_ino_t ino, const char *buf, size_t size,
 		if (rc == -ENOENT) /* deleted while open: start again */
 			rc = 0;
 	}
-	size_t end = truncate_to ? (size_t)off : (size_t)off + size;
-	/* logged once, by the caller's fs_errno() */
-	if (!rc && (off < 0 || end > STAGING_MAX_RECORD)) {
+	/* the byte the edit reaches (checked before anything is added, so
+	 * that no sum can wrap) */
+	uint64_t end = e->off < 0 ? UINT64_MAX : (uint64_t)e->off;
+	if (e->kind != EDIT_TRUNCATE && end != UINT64_MAX)
+		end = e->len > UINT64_MAX - end ? UINT64_MAX : end + e->len;
+	if (!rc && (e->off < 0 || end > STAGING_MAX_RECORD)) {
 		char name[NAME_MAX_BYTES + 1];
 		if (name_of_key(hamt_get_params(v->map)->hash_alg, key.data,
 				key.len, name) < 0)
 			snprintf(name, sizeof(name), "inode %llu",
 				 (unsigned long long)ino);
-		rc = err_set(-EFBIG,
-			     "\"%s\": record would be %zu bytes, over the "
-			     "%u-byte limit",
-			     name, end, STAGING_MAX_RECORD);
+		if (end == UINT64_MAX)
+			rc = err_set(-EFBIG,
+				     "\"%s\": offset out of range, over the "
+				     "%u-byte record limit",
+				     name, STAGING_MAX_RECORD);
+		else
+			rc = err_set(-EFBIG,
+				     "\"%s\": record would be %llu bytes, over "
+				     "the %u-byte limit",
+				     name, (unsigned long long)end,
+				     STAGING_MAX_RECORD);
 	}
-	if (!rc && end > cur.len) {
-		rc = buf_reserve(&cur, end - cur.len);
-		if (!rc) {
-			memset(cur.data + cur.len, 0, end - cur.len);
-			cur.len = end;
+	int changed = 0;
+	if (!rc) {
+		size_t to = (size_t)end; /* the size the file is to have */
+		if (e->kind == EDIT_ZERO_IN || e->kind == EDIT_RESERVE)
+			to = cur.len;
+		else if (e->kind != EDIT_TRUNCATE && to < cur.len)
+			to = cur.len;
+		if (to > cur.len) {
+			rc = buf_reserve(&cur, to - cur.len);
+			if (!rc)
+				memset(cur.data + cur.len, 0, to - cur.len);
 		}
+		changed = to != cur.len;
+		if (!rc)
+			cur.len = to;
 	}
 	if (!rc) {
-		if (truncate_to)
-			cur.len = end;
-		else if (size)
-			memcpy(cur.data + off, buf, size);
+		size_t lo = (size_t)e->off;
+		size_t hi = (size_t)end < cur.len ? (size_t)end : cur.len;
+		if (e->kind == EDIT_WRITE) {
+			if (e->len)
+				memcpy(cur.data + lo, e->buf, e->len);
+			changed = 1; /* a write always moves mtime */
+		} else if ((e->kind == EDIT_ZERO || e->kind == EDIT_ZERO_IN) &&
+			   lo < hi) {
+			memset(cur.data + lo, 0, hi - lo);
+			changed = 1;
+		}
+	}
+	if (!rc && changed) {
 		struct staging_attrs a;
 		attrs_or_default(fs, key.data, key.len, &a);
 		mode_t mode = a.mode;
 		now_attrs(&a, mode);
 		rc = stage_put(fs, key.data, key.len, &cur, &a);
 	}
-	if (!rc && st)
-		rc = fs_getattr(fs, v, ino, st);
 	fs_end(fs);
 	buf_free(&key);
 	buf_free(&cur);
@@ -176,11 +221,44 @@ void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		 off_t off, struct fuse_file_info *fi)
 {
 	(void)fi;
-	int rc = modify(FS(req), ino, buf, size, off, 0, NULL);
+	struct edit e = {EDIT_WRITE, buf, size, off};
+	int rc = modify(FS(req), ino, &e);
 	if (rc)
 		fuse_reply_err(req, fs_errno(rc, "write"));
 	else
 		fuse_reply_write(req, size);
+}
+
+/* fallocate(2): there are no blocks to reserve, so what is left to do is
+ * what the caller can see: the size (mode 0), and the zeros of
+ * FALLOC_FL_PUNCH_HOLE and FALLOC_FL_ZERO_RANGE. A range past the record
+ * limit is EFBIG, as a later write into it would be; the modes that move
+ * data (collapse, insert) or share it are EOPNOTSUPP, as on tmpfs. */
+void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+		     off_t length, struct fuse_file_info *fi)
+{
+	(void)fi;
+	const int keep = FALLOC_FL_KEEP_SIZE;
+	struct edit e = {EDIT_ALLOCATE, NULL, (size_t)length, offset};
+	if (offset < 0 || length <= 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (mode == 0)
+		e.kind = EDIT_ALLOCATE;
+	else if (mode == keep)
+		e.kind = EDIT_RESERVE;
+	else if (mode == (FALLOC_FL_PUNCH_HOLE | keep) ||
+		 mode == (FALLOC_FL_ZERO_RANGE | keep))
+		e.kind = EDIT_ZERO_IN;
+	else if (mode == FALLOC_FL_ZERO_RANGE)
+		e.kind = EDIT_ZERO;
+	else {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
+	int rc = modify(FS(req), ino, &e);
+	fuse_reply_err(req, rc ? fs_errno(rc, "fallocate") : 0);
 }
 
 static int set_attrs(struct fs *fs, fuse_ino_t ino, const struct stat *attr,
@@ -231,8 +309,10 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		rc = fs_getattr(fs, v, ino, &st);
 		fs_end(fs);
 	} else {
-		if (to_set & FUSE_SET_ATTR_SIZE)
-			rc = modify(fs, ino, NULL, 0, attr->st_size, 1, NULL);
+		if (to_set & FUSE_SET_ATTR_SIZE) {
+			struct edit e = {EDIT_TRUNCATE, NULL, 0, attr->st_size};
+			rc = modify(fs, ino, &e);
+		}
 		/* mode and mtime are kept beside the tree; owner and atime
 		 * are accepted and not kept (the mount's owner owns all) */
 		if (!rc)
