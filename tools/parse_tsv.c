@@ -13,6 +13,15 @@ int parse_tsv_line(const char *line, size_t len, struct tsv_line *out)
 	const char *tab = memchr(line, '\t', len);
 	if (!tab)
 		return err_set(-EINVAL, "no tab between key and value");
+	/* an editor's byte order mark, which would become an invisible
+	 * first character of the key */
+	if (len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0)
+		return err_set(-EINVAL,
+			       "the key starts with a UTF-8 byte order mark "
+			       "(bytes EF BB BF, invisible in a file name); "
+			       "remove it, e.g. sed -i '1s/^\\xEF\\xBB\\xBF//' "
+			       "FILE (a key that is meant to start with U+FEFF "
+			       "can be given in jsonl)");
 	out->key = line;
 	out->klen = (size_t)(tab - line);
 	out->val = tab + 1;

@@ -426,6 +426,10 @@ static void test_tsv(void)
 	CHECK(t.klen == 0 && t.vlen == 0);
 	CHECK_ERR(parse_tsv_line("no tab", 6, &t), -EINVAL);
 	CHECK(strstr(err_msg(), "no tab") != NULL);
+	/* a byte order mark before the key is named as such */
+	CHECK_ERR(parse_tsv_line("\xEF\xBB\xBFk\tv", 6, &t), -EINVAL);
+	CHECK(strstr(err_msg(), "byte order mark") != NULL);
+	CHECK_OK(parse_tsv_line("k\xEF\xBB\xBF\tv", 6, &t)); /* not first */
 	CHECK_ERR(parse_tsv_line("k\xff\tv", 4, &t), -EINVAL);
 	CHECK_ERR(parse_tsv_line("k\tv\xc3", 4, &t), -EINVAL);
 }

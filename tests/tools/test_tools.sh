@@ -71,6 +71,9 @@ printf '\xef\xbb\xbf{"key":"a","value":1}\n' > "$t/bom.jsonl"
 expect_err "jsonl with a byte order mark" '"$HAMT" build --store "$t/s8" --format jsonl "$t/bom.jsonl"' "bom.jsonl:1: the line starts with a UTF-8 byte order mark"
 expect_err "jsonl --key with a byte order mark" '"$HAMT" build --store "$t/s8" --format jsonl --key key "$t/bom.jsonl"' "bom.jsonl:1: the line starts with a UTF-8 byte order mark"
 check '"$HAMT" build --store "$t/s8b" --format jsonl <(sed "1s/^\xEF\xBB\xBF//" "$t/bom.jsonl") >/dev/null 2>&1'
+printf '\xef\xbb\xbfk1\tv1\nk2\tv2\n' > "$t/bom.tsv"
+expect_err "tsv with a byte order mark" '"$HAMT" build --store "$t/s8" "$t/bom.tsv"' "bom.tsv:1: the key starts with a UTF-8 byte order mark"
+check '[ "$("$HAMT" build --store "$t/s8c" <(sed "1s/^\xEF\xBB\xBF//" "$t/bom.tsv") 2>/dev/null | tail -n 1)" = "$(printf "k1\tv1\nk2\tv2\n" | "$HAMT" build --store "$t/s8d" - 2>/dev/null | tail -n 1)" ]'
 expect_err "bad bit width" '"$HAMT" build --store "$t/s9" --bit-width 2 "$t/in.tsv"' "bit width"
 expect_err "bad format" '"$HAMT" build --store "$t/s9" --format xml "$t/in.tsv"' "unknown format"
 head -c 100 "$t/out.car" > "$t/trunc.car"
