@@ -398,6 +398,7 @@ struct car_writer {
 	int err;
 	size_t hdr_off, hdr_len; /* where the header's CBOR is */
 	unsigned char *patch;	 /* a new header to write at finish */
+	int stream;		 /* standard output: no temporary file */
 };
 
 /* The DAG-CBOR header {"roots": [...], "version": 1}, built with libcbor in
@@ -483,7 +484,22 @@ int car_writer_open(struct car_writer **out, const char *path,
 	}
 	memcpy(w->tmp, path, pl);
 	memcpy(w->tmp + pl, ".tmpXXXXXX", sizeof(".tmpXXXXXX"));
-	fd = mkstemp(w->tmp);
+	if (!strcmp(path, "-")) {
+		w->stream = 1;
+		free(w->tmp);
+		if (!(w->tmp = strdup("standard output"))) {
+			rc = err_set(-ENOMEM, "out of memory");
+			goto fail;
+		}
+		fd = dup(STDOUT_FILENO);
+		if (fd < 0) {
+			rc = err_set(-errno, "standard output: %s",
+				     strerror(errno));
+			goto fail;
+		}
+	} else {
+		fd = mkstemp(w->tmp);
+	}
 	if (fd < 0) {
 		rc = err_set(-errno, "%s: cannot create temporary file: %s",
 			     path, strerror(errno));
@@ -491,7 +507,7 @@ int car_writer_open(struct car_writer **out, const char *path,
 		w->tmp = NULL;
 		goto fail;
 	}
-	if (fchmod(fd, 0644) < 0) {
+	if (!w->stream && fchmod(fd, 0644) < 0) {
 		/* not fatal: the file is still usable */
 	}
 	w->f = fdopen(fd, "wb");
@@ -539,6 +555,10 @@ int car_writer_set_root(struct car_writer *w, const struct cid *root)
 {
 	unsigned char *hdr = NULL;
 	size_t hlen = 0;
+	if (w->stream)
+		return err_set(-ESPIPE,
+			       "CAR to standard output: its header is written "
+			       "first, so its root cannot change");
 	int rc = encode_header(root, 1, &hdr, &hlen);
 	if (rc < 0)
 		return rc;
@@ -564,11 +584,20 @@ int car_writer_finish(struct car_writer *w)
 		(ssize_t)w->hdr_len)
 		rc = err_set(errno ? -errno : -EIO, "%s: write: %s", w->tmp,
 			     strerror(errno ? errno : EIO));
-	if (!rc && fsync(fileno(w->f)) < 0)
+	/* standard output may be a pipe or a terminal, which have nothing
+	 * to sync */
+	if (!rc && fsync(fileno(w->f)) < 0 &&
+	    !(w->stream && (errno == EINVAL || errno == EROFS)))
 		rc = err_set(-errno, "%s: fsync: %s", w->tmp, strerror(errno));
 	if (fclose(w->f) != 0 && !rc)
 		rc = err_set(-errno, "%s: close: %s", w->tmp, strerror(errno));
 	w->f = NULL;
+	if (w->stream) {
+		free(w->tmp);
+		w->tmp = NULL;
+		car_writer_abort(w);
+		return rc;
+	}
 	if (!rc && rename(w->tmp, w->path) < 0)
 		rc =
 		    err_set(-errno, "%s: rename: %s", w->path, strerror(errno));
@@ -605,7 +634,8 @@ void car_writer_abort(struct car_writer *w)
 	if (w->f)
 		fclose(w->f);
 	if (w->tmp) {
-		unlink(w->tmp);
+		if (!w->stream)
+			unlink(w->tmp);
 		free(w->tmp);
 	}
 	free(w->patch);

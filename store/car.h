@@ -39,7 +39,9 @@ uint64_t car_reader_block_offset(struct car_reader *r);
 void car_reader_close(struct car_reader *r);
 
 /* Create a CARv1 at `path` with the given roots. Writes go to a temporary
- * file in the same directory, renamed over `path` at car_writer_finish(). */
+ * file in the same directory, renamed over `path` at car_writer_finish().
+ * `path` "-" is standard output, written as it goes (a stream: no
+ * car_writer_set_root(), and a failure leaves what was written). */
 int car_writer_open(struct car_writer **out, const char *path,
 		    const struct cid *roots, size_t nroots);
 int car_writer_put(struct car_writer *w, const struct cid *c,

@@ -247,6 +247,12 @@ static int parse_opts(int argc, char **argv, struct build_cmd *b)
 					   "not both");
 	if (o->ref && !o->store_dir)
 		return cmd_bad_usage("%s", "--ref needs --store");
+	if (o->car && !strcmp(o->car, "-"))
+		return cmd_bad_usage(
+		    "%s", "--car -: a build cannot write its CAR to standard "
+			  "output (the header, which names the root, is "
+			  "written last); give a file, or build into a store "
+			  "and 'hamt export --store DIR ROOT -'");
 	if (argc - optind > 1)
 		return cmd_bad_usage("unexpected argument '%s'",
 				     argv[optind + 1]);

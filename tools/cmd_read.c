@@ -79,12 +79,14 @@ int cmd_open(const char *dir, int mode, const char *root_text, struct store **s,
 		return 0;
 	struct cid root;
 	rc = store_resolve(*s, root_text, &root);
+	int resolved = rc == 0;
 	if (!rc)
 		rc = hamt_open(h, *s, &root);
 	if (rc) {
 		store_close(*s);
 		*s = NULL;
-		return cmd_fail(root_text);
+		/* store_resolve's message names the root already */
+		return cmd_fail(resolved ? root_text : NULL);
 	}
 	return 0;
 }
@@ -203,15 +205,16 @@ int cmd_export(int argc, char **argv)
 		return 1;
 	struct cid root;
 	uint64_t blocks = 0, bytes = 0;
+	const char *to = argv[i + 1];
 	rc = store_resolve(s, argv[i], &root);
-	if (!rc)
-		rc = car_export(s, &root, argv[i + 1], &blocks, &bytes);
 	if (rc)
-		rc = cmd_fail(argv[i + 1]);
+		rc = cmd_fail(NULL); /* the message names the root */
+	else if ((rc = car_export(s, &root, to, &blocks, &bytes)) != 0)
+		rc = cmd_fail(strcmp(to, "-") ? to : "standard output");
 	else
 		fprintf(stderr, "exported %llu blocks, %llu bytes to %s\n",
 			(unsigned long long)blocks, (unsigned long long)bytes,
-			argv[i + 1]);
+			strcmp(to, "-") ? to : "standard output");
 	store_close(s);
 	return rc;
 }

@@ -271,7 +271,7 @@ int cmd_commit(int argc, char **argv)
 	if (rc == -ENOENT)
 		rc = 0;
 	if (!rc && !exists && stagebuf_count(b) == 0)
-		rc = err_set(-ENOENT, "unknown ref %s and nothing staged", ref);
+		rc = err_set(-ENOENT, "unknown ref and nothing staged");
 	if (!rc)
 		rc = stagebuf_commit(b, ref, exists ? &root : NULL, NULL, &nr,
 				     &st);
@@ -321,7 +321,7 @@ int cmd_log(int argc, char **argv)
 		return 1;
 	int rc = store_ref_log(s, argv[i], log_one, &n);
 	if (!rc && n == 0 && store_ref_get(s, argv[i], &root) == -ENOENT)
-		rc = err_set(-ENOENT, "unknown ref and no log: %s", argv[i]);
+		rc = err_set(-ENOENT, "unknown ref and no log");
 	if (!rc && fflush(stdout))
 		rc = err_set(-EIO, "writing stdout: %s", strerror(errno));
 	if (rc)

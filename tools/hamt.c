@@ -62,7 +62,8 @@ static const struct cmd {
      "one transaction and print the CAR's root CIDs.\n"},
     {"export", cmd_export, "hamt export --store DIR ROOT FILE.car",
      "Write a CARv1 whose single root is ROOT, holding every block\n"
-     "reachable from it (HAMT nodes and the value blocks they link).\n"},
+     "reachable from it (HAMT nodes and the value blocks they link).\n"
+     "FILE.car '-' is standard output.\n"},
     {"verify", cmd_verify, "hamt verify --store DIR ROOT",
      "Walk the whole tree: every block's hash, every node's shape, bucket\n"
      "order and size, key positions, canonical form and depth. Prints a\n"

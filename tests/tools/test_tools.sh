@@ -39,6 +39,10 @@ check '"$HAMT" export --store "$S" main "$t/out.car" 2>/dev/null'
 check '[ "$("$HAMT" import --store "$t/s5" "$t/out.car")" = "$root" ]'
 check '[ "$("$HAMT" get --store "$t/s5" "$root" beta)" = two ]'
 check '"$HAMT" verify --store "$t/s5" "$root" >/dev/null'
+# export to standard output ("-"): the same bytes, streamed, no file "-"
+check '( cd "$t" && "$HAMT" export --store "$S" main - 2>/dev/null | cmp -s - "$t/out.car" ) && [ ! -e "$t/-" ]'
+check '"$HAMT" export --store "$S" main - 2>&1 >/dev/null | grep -qx "exported 9 blocks, [0-9]* bytes to standard output"'
+expect_err "build --car -" '"$HAMT" build --car - "$t/in.tsv"' "^hamt build: --car -: a build cannot write its CAR to standard output"
 # the spec fixture through the tool
 aroot=$("$HAMT" import --store "$t/alice" "$FIXTURES/hamt-alice-words/hamt.car")
 check '[ "$aroot" = bafyreic672jz6huur4c2yekd3uycswe2xfqhjlmtmm5dorb6yoytgflova ]'
@@ -55,7 +59,8 @@ done
 expect_err "unknown command" '"$HAMT" frobnicate' "unknown command"
 expect_err "missing store" '"$HAMT" ls --store "$t/nope" main' "nope"
 expect_err "no --store" '"$HAMT" ls main' "--store DIR is required"
-expect_err "unknown ref" '"$HAMT" ls --store "$S" nosuchref' "unknown ref or CID"
+expect_err "unknown ref" '"$HAMT" ls --store "$S" nosuchref' "^hamt ls: unknown ref or CID: nosuchref$"
+expect_err "export of an unknown ref" '"$HAMT" export --store "$S" nosuchref "$t/x.car"' "^hamt export: unknown ref or CID: nosuchref$"
 expect_err "bad CID" '"$HAMT" get --store "$S" bafyBADcid alpha' "."
 expect_err "absent key" '"$HAMT" get --store "$S" main nosuchkey' "not found"
 "$HAMT" get --store "$S" main nosuchkey >/dev/null 2>&1; check '[ $? -eq 1 ]'
