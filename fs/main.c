@@ -280,6 +280,23 @@ int main(int argc, char *argv[])
 		ret = 2;
 		goto out_opts;
 	}
+	/* the caches live in memory: at most all of it (a bigger number,
+	 * or a negative one read as unsigned, would overflow the sizes) */
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	unsigned long ram_mb =
+	    pages > 0 && psize > 0
+		? (unsigned long)((unsigned long long)pages *
+				      (unsigned long long)psize >>
+				  20)
+		: 1ul << 20;
+	if (conf.cache_mb > ram_mb) {
+		fprintf(stderr,
+			"hamtfs: -o cache_mb=%lu: want a number of MiB from 0 "
+			"to %lu (this machine's memory)\n",
+			conf.cache_mb, ram_mb);
+		ret = 2;
+		goto out_opts;
+	}
 	if (check_mountpoint(opts.mountpoint))
 		goto out_opts;
 	/* the daemon runs in / (daemon_fork changes to it): a relative

@@ -58,9 +58,9 @@ static int key_for_new_name(const char *name, struct buf *key)
 	int rc = name_to_key(name, strlen(name), key, hash, &hlen);
 	if (rc == 1)
 		rc = err_set(-EINVAL,
-			     "\"%s\": names containing \"%s\" are reserved for "
+			     "names containing \"%s\" are reserved for "
 			     "shortened long keys",
-			     name, NAME_MARKER);
+			     NAME_MARKER);
 	if (rc) {
 		fs_log("cannot create \"%s\": %s", name, err_msg());
 		rc = rc == -ENAMETOOLONG ? rc : FS_EBADNAME;
@@ -402,9 +402,6 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 {
 	if (parent != FS_ROOT_INO || newparent != FS_ROOT_INO)
 		return -ENOENT;
-	if (flags & RENAME_EXCHANGE)
-		return err_set(-EINVAL, "rename: RENAME_EXCHANGE is not "
-					"supported");
 	struct buf from = {0}, to = {0}, cur = {0}, tmp = {0};
 	struct fs_view *v = fs_begin_excl(fs);
 	uint64_t alg = hamt_get_params(v->map)->hash_alg;
@@ -459,6 +456,17 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		  fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
+	/* RENAME_EXCHANGE (and the kernel's RENAME_WHITEOUT) would need both
+	 * keys changed in one step of the journal: EINVAL, which rename(2)
+	 * gives for a flag a file system does not support (through
+	 * fs_errno, EINVAL would be taken for a defect and become EIO) */
+	if (flags & ~(unsigned)RENAME_NOREPLACE) {
+		fs_log("rename \"%s\" -> \"%s\": flags 0x%x not supported "
+		       "(RENAME_EXCHANGE is not)",
+		       name, newname, flags);
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
 	int rc = do_rename(FS(req), parent, name, newparent, newname, flags);
 	fuse_reply_err(req, rc ? fs_errno(rc, newname) : 0);
 }

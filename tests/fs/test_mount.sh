@@ -158,6 +158,10 @@ expect_err "root not a HAMT" '"$HAMTFS" -o store="$E" "$cid" "$T/mx"' "not a HAM
 expect_err "non-empty mountpoint" '"$HAMTFS" -o store="$E" main "$T/full"' "not an empty directory"
 expect_err "missing mountpoint" '"$HAMTFS" -o store="$E" main "$T/nodir"' "nodir"
 expect_err "missing arguments" '"$HAMTFS"' "usage"
+# a cache bigger than memory (or negative) is refused, not an overflow
+expect_err "cache_mb too big" '"$HAMTFS" -o store="$E",cache_mb=99999999999 main "$T/mx"' "cache_mb=99999999999: want a number of MiB from 0 to"
+expect_err "cache_mb negative" '"$HAMTFS" -o store="$E",cache_mb=-1 main "$T/mx"' "cache_mb=[0-9]*: want a number of MiB"
+check '! mountpoint -q "$T/mx"'
 check '"$HAMTFS" --help | grep -q "store=DIR"'
 check '"$HAMTFS" --version | grep -q "hamtfs 0"'
 check '! mountpoint -q "$T/mx"'

@@ -53,6 +53,19 @@ check '[ "$(pyerr "os.symlink(\"k-2\", M + \"/sym\")")" = EPERM ]'
 check '[ "$(pyerr "os.mkfifo(M + \"/fifo\")")" = EPERM ]'
 check '[ "$(pyerr "os.link(M + \"/k-2\", M + \"/hard\")")" = EPERM ]'
 check '[ ! -e "$M/dir" ] && [ ! -e "$M/sym" ] && [ ! -e "$M/fifo" ] && [ ! -e "$M/hard" ]'
+# renameat2(RENAME_EXCHANGE) is not supported: EINVAL (as rename(2) says
+# for such a flag), both files as they were; RENAME_NOREPLACE works
+printf one > "$M/ex-1"; printf two > "$M/ex-2"
+check '[ "$(pyerr "import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.renameat2(-100, (M + \"/ex-1\").encode(), -100, (M + \"/ex-2\").encode(), 2):
+    raise OSError(ctypes.get_errno(), \"renameat2\")")" = EINVAL ]'
+check '[ "$(cat "$M/ex-1")" = one ] && [ "$(cat "$M/ex-2")" = two ]'
+check '[ "$(pyerr "import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.renameat2(-100, (M + \"/ex-1\").encode(), -100, (M + \"/ex-2\").encode(), 1):
+    raise OSError(ctypes.get_errno(), \"renameat2\")")" = EEXIST ]'
+rm -f "$M/ex-1" "$M/ex-2"
 # chown is accepted (rsync -a as root does it) and not kept
 check 'chown 1000:1000 "$M/k-2"'
 check '[ "$(stat -c %u:%g "$M/k-2")" = "$(stat -c %u:%g "$M")" ]'
