@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "fs/fs.h"
 #include "fs/ops.h"
@@ -290,6 +291,41 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, fs_errno(rc, "getattr"));
 	else
 		fuse_reply_attr(req, &st, FS_TIMEOUT);
+}
+
+/* SEEK_DATA and SEEK_HOLE (the kernel does the other whences): a record
+ * has no holes, so its data is [0, size) and the hole is its end. */
+static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		     struct fuse_file_info *fi)
+{
+	struct stat st;
+	(void)fi;
+	int rc = do_getattr(FS(req), ino, &st);
+	if (rc)
+		fuse_reply_err(req, fs_errno(rc, "lseek"));
+	else if (whence != SEEK_DATA && whence != SEEK_HOLE)
+		fuse_reply_err(req, EINVAL);
+	else if (off < 0 || off >= st.st_size)
+		fuse_reply_err(req, ENXIO);
+	else
+		fuse_reply_lseek(req, whence == SEEK_DATA ? off : st.st_size);
+}
+
+/* No ioctl is a hamtfs one (file flags, FIEMAP, ...): ENOTTY, what ioctl(2)
+ * gives for a request the file does not know. */
+static void op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd,
+		     void *arg, struct fuse_file_info *fi, unsigned flags,
+		     const void *in_buf, size_t in_bufsz, size_t out_bufsz)
+{
+	(void)ino;
+	(void)cmd;
+	(void)arg;
+	(void)fi;
+	(void)flags;
+	(void)in_buf;
+	(void)in_bufsz;
+	(void)out_bufsz;
+	fuse_reply_err(req, ENOTTY);
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -904,6 +940,8 @@ const struct fuse_lowlevel_ops fs_ops = {
     .setxattr = op_setxattr,
     .removexattr = op_removexattr,
     .statfs = op_statfs,
+    .lseek = op_lseek,
+    .ioctl = op_ioctl,
     /* write side: write.c */
     .create = fs_op_create,
     .write = fs_op_write,
@@ -915,6 +953,7 @@ const struct fuse_lowlevel_ops fs_ops = {
     .symlink = fs_op_symlink,
     .link = fs_op_link,
     .fallocate = fs_op_fallocate,
+    .copy_file_range = fs_op_copy_file_range,
     .fsync = fs_op_fsync,
     .fsyncdir = fs_op_fsyncdir,
     /* no flush: every write is staged when it is made, so a close has

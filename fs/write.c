@@ -261,6 +261,40 @@ void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 	fuse_reply_err(req, rc ? fs_errno(rc, "fallocate") : 0);
 }
 
+/* copy_file_range(2) between two files of the mount (cp uses it): the
+ * source's bytes as they are now, written into the destination as one
+ * write; short when the source ends first. */
+void fs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+			   struct fuse_file_info *fi_in, fuse_ino_t ino_out,
+			   off_t off_out, struct fuse_file_info *fi_out,
+			   size_t len, int flags)
+{
+	struct fs *fs = FS(req);
+	struct fs_blob *b = NULL;
+	(void)fi_in;
+	(void)fi_out;
+	if (flags || off_in < 0 || off_out < 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	struct fs_view *v = fs_begin(fs);
+	int rc = fs_ino_content(fs, v, ino_in, &b);
+	fs_end(fs); /* b stays valid until fs_blob_put() */
+	size_t n = 0;
+	if (!rc && (uint64_t)off_in < b->len) {
+		n = b->len - (size_t)off_in < len ? b->len - (size_t)off_in
+						  : len;
+		struct edit e = {EDIT_WRITE, (const char *)b->data + off_in, n,
+				 off_out};
+		rc = modify(fs, ino_out, &e);
+	}
+	fs_blob_put(b);
+	if (rc)
+		fuse_reply_err(req, fs_errno(rc, "copy_file_range"));
+	else
+		fuse_reply_write(req, n);
+}
+
 static int set_attrs(struct fs *fs, fuse_ino_t ino, const struct stat *attr,
 		     int to_set, struct stat *st)
 {

@@ -384,8 +384,69 @@ for i in 1 2 3; do check 'cmp -s "$T/pre/pre-$i" "$A/pre-$i"'; done
 check 'setfattr -n user.hamtfs.commit -v 1 "$A"'
 check 'cmp -s <("$HAMT" get --store "$L" main fp) <(printf "ab\0\0\0f\0\0\0\0")'
 check 'cmp -s <("$HAMT" get --store "$L" main fb) <(head -c 10 /dev/zero)'
+# lseek(SEEK_DATA/SEEK_HOLE): a record has no holes
+check '[ "$(python3 -c "import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+print(os.lseek(fd, 5, os.SEEK_DATA), os.lseek(fd, 5, os.SEEK_HOLE))
+try:
+    os.lseek(fd, 2000000, os.SEEK_DATA)
+except OSError as e:
+    print(e.errno == 6)" "$A/fa")" = "5 1048576
+True" ]'
+# copy_file_range between files of the mount (cp uses it), short at the
+# source's end, and into the middle of a file
+printf 'abcdefghij' > "$A/cs"; printf '0123456789' > "$A/cd"
+check '[ "$(python3 -c "import os, sys
+i = os.open(sys.argv[1], os.O_RDONLY)
+o = os.open(sys.argv[2], os.O_WRONLY)
+print(os.copy_file_range(i, o, 3, 2, 4), os.copy_file_range(i, o, 100, 8, 12))" "$A/cs" "$A/cd")" = "3 2" ]'
+check 'cmp -s "$A/cd" <(printf "0123cde789\0\0ij")'
+check 'cp "$A/fa" "$A/fa-copy" && cmp -s "$A/fa" "$A/fa-copy"'
+# an ioctl hamtfs does not know: ENOTTY (lsattr reports it as "not
+# supported")
+check '[ "$(python3 -c "import errno, fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+for cmd in (0x80086601, 0x12345678):  # FS_IOC_GETFLAGS, nothing
+    try:
+        fcntl.ioctl(fd, cmd, bytes(8))
+        print(\"ok\")
+    except OSError as e:
+        print(errno.errorcode[e.errno])" "$A/cs" | tr "\n" " ")" = "ENOTTY ENOTTY " ]'
+check '! lsattr "$A/cs" 2>"$T/ioctl.err" && grep -q "not supported" "$T/ioctl.err"'
 umount_fs "$T/ml"; wait "$lpid"
 check '[ "$(grep -c "over the 1048576-byte limit" "$T/ml.log")" = 3 ]'
+
+# --- no handler answers ENOSYS -------------------------------------------
+# (the kernel would give up on that request for good). What tools do to a
+# mount, watched with -d: only FLUSH and OPEN get ENOSYS, on purpose (no
+# flush to wait for; the no-open mode of ops.c), and a request libfuse
+# 3.14 does not know (COPY_FILE_RANGE_64, opcode 53: the kernel then uses
+# COPY_FILE_RANGE)
+section "no handler answers ENOSYS"
+mkdir -p "$T/md"; MOUNTS+=("$T/md")
+"$HAMTFS" -d -o store="$L" main "$T/md" 2>"$T/md.log" &
+dpid=$!
+check 'wait_mounted "$T/md"'
+(
+	cd "$T/md" || exit 1
+	cp /etc/passwd pw && cp pw pw2 && cat pw2 >/dev/null
+	vim -es -c '%s/root/ROOT/' -c wq pw2 </dev/null
+	rsync -a --delete --exclude 'pw*' "$T/pre/" ./ && rsync -a --inplace "$T/pre/" ./
+	mv pw2 pw3 && touch pw && chmod 600 pw && truncate -s 10 pw
+	fallocate -l 20 pw && sort pw3 -o pw4 && ls -la >/dev/null && df . >/dev/null
+	getfattr -d pw >/dev/null; lsattr pw 2>/dev/null
+	python3 -c "import os
+fd = os.open(\"pw3\", os.O_RDWR)
+os.lseek(fd, 0, os.SEEK_DATA); os.lseek(fd, 0, os.SEEK_HOLE); os.fsync(fd)
+o = os.open(\"pw5\", os.O_CREAT | os.O_WRONLY)
+os.copy_file_range(fd, o, 100)"
+	rm pw pw3 pw4 pw5
+)
+check '[ $? -eq 0 ]'
+umount_fs "$T/md"; wait "$dpid"
+grep -B1 "error: -38 " "$T/md.log" | sed -n 's/.*opcode: \([^ ]*\) (\([0-9]*\)).*/\1 \2/p' | sort -u > "$T/enosys"
+echo "answered ENOSYS: $(tr '\n' ' ' < "$T/enosys")"
+check '[ -s "$T/enosys" ] && ! grep -vx -e "FLUSH 25" -e "OPEN 14" -e "??? 53" "$T/enosys"'
 check 'grep -q "\"fa\": record would be 2097152 bytes" "$T/ml.log"'
 check 'grep -q "\"too%2Fbig\": record would be 1048577 bytes" "$T/ml.log"'
 check 'grep -q "\"seed\": record would be 2097152 bytes" "$T/ml.log"'
