@@ -198,6 +198,10 @@ static int modify(struct fs *fs, fuse_ino_t ino, const struct edit *e)
 			if (e->len)
 				memcpy(cur.data + lo, e->buf, e->len);
 			changed = 1; /* a write always moves mtime */
+		} else if (e->kind == EDIT_TRUNCATE) {
+			/* so does a truncate, to the same size too (O_TRUNC
+			 * of an empty file must, and ext4 does) */
+			changed = 1;
 		} else if ((e->kind == EDIT_ZERO || e->kind == EDIT_ZERO_IN) &&
 			   lo < hi) {
 			memset(cur.data + lo, 0, hi - lo);

@@ -29,6 +29,13 @@ printf 'abcdef' > "$M/pos"; printf 'XY' | dd of="$M/pos" bs=1 seek=2 conv=notrun
 check '[ "$(cat "$M/pos")" = abXYef ]'
 check '( set -o noclobber; ! printf x > "$M/k-7" ) 2>/dev/null'   # O_EXCL
 check '[ "$(cat "$M/k-7")" = "value 7" ]'
+# a truncate moves mtime, to the same size too (: > f of an empty file
+# must: O_TRUNC)
+: > "$M/empty-t"; touch -d 2020-01-01 "$M/empty-t"; : > "$M/empty-t"
+check '[ "$(stat -c %Y "$M/empty-t")" -gt "$(date -d 2021-01-01 +%s)" ]'
+printf abc > "$M/same-t"; touch -d 2020-01-01 "$M/same-t"; truncate -s 3 "$M/same-t"
+check '[ "$(stat -c %Y "$M/same-t")" -gt "$(date -d 2021-01-01 +%s)" ] && [ "$(cat "$M/same-t")" = abc ]'
+rm -f "$M/empty-t" "$M/same-t"
 touch -d "2020-02-03 04:05:06" "$M/k-8";          check '[ "$(stat -c %Y "$M/k-8")" = "$(date -d "2020-02-03 04:05:06" +%s)" ]'
 chmod 600 "$M/k-9";                               check '[ "$(stat -c %a "$M/k-9")" = 600 ]'
 check '[ "$(cat "$M/k-9")" = "value 9" ]'          # chmod alone stages nothing
