@@ -85,8 +85,11 @@ int cmd_open(const char *dir, int mode, const char *root_text, struct store **s,
 	if (rc) {
 		store_close(*s);
 		*s = NULL;
-		/* store_resolve's message names the root already */
-		return cmd_fail(resolved ? root_text : NULL);
+		/* store_resolve's message names the root already, and so
+		 * does a message about the root block when ROOT is its CID */
+		return cmd_fail(resolved && !strstr(err_msg(), root_text)
+				    ? root_text
+				    : NULL);
 	}
 	return 0;
 }

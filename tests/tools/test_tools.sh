@@ -65,6 +65,11 @@ expect_err "bad CID" '"$HAMT" get --store "$S" bafyBADcid alpha' "."
 expect_err "absent key" '"$HAMT" get --store "$S" main nosuchkey' "not found"
 "$HAMT" get --store "$S" main nosuchkey >/dev/null 2>&1; check '[ $? -eq 1 ]'
 expect_err "root that is not a HAMT" '"$HAMT" ls --store "$S" "$("$HAMT" build --store "$t/s6" --values link "$t/in.tsv" 2>/dev/null >/dev/null; printf "bafkreibm6jg3ux5qumhcn2b3flc3tyu6dmlb4xa7u5bf44yegnrjhc4yeq")"' "."
+# a root that is a record, not a map: the CID is named once
+rcid=$(python3 -c 'import base64, hashlib
+d = bytes([1, 0x55, 0x12, 32]) + hashlib.sha256(b"one").digest()
+print("b" + base64.b32encode(d).decode().lower().rstrip("="))')
+expect_err "a record as the root" '"$HAMT" ls --store "$S" "$rcid"' "^hamt ls: HAMT node $rcid: [^/]*not dag-cbor[^/]*\$"
 printf 'good\tline\nno tab here\n' > "$t/badline.tsv"
 expect_err "malformed tsv line" '"$HAMT" build --store "$t/s7" "$t/badline.tsv"' "badline.tsv:2: no tab"
 check '[ ! -e "$t/s7/data.mdb" ] || ! "$HAMT" ls --store "$t/s7" main 2>/dev/null'
