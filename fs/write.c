@@ -152,28 +152,21 @@ static int modify(struct fs *fs, fuse_ino_t ino, const struct edit *e)
 		if (rc == -ENOENT) /* deleted while open: start again */
 			rc = 0;
 	}
-	/* the byte the edit reaches (checked before anything is added, so
-	 * that no sum can wrap) */
-	uint64_t end = e->off < 0 ? UINT64_MAX : (uint64_t)e->off;
-	if (e->kind != EDIT_TRUNCATE && end != UINT64_MAX)
-		end = e->len > UINT64_MAX - end ? UINT64_MAX : end + e->len;
+	/* the byte the edit reaches: an off_t plus a length no bigger than
+	 * one, so the sum cannot wrap (a negative offset is refused) */
+	uint64_t end = (uint64_t)e->off;
+	if (e->kind != EDIT_TRUNCATE)
+		end += e->len;
 	if (!rc && (e->off < 0 || end > STAGING_MAX_RECORD)) {
 		char name[NAME_MAX_BYTES + 1];
 		if (name_of_key(hamt_get_params(v->map)->hash_alg, key.data,
 				key.len, name) < 0)
 			snprintf(name, sizeof(name), "inode %llu",
 				 (unsigned long long)ino);
-		if (end == UINT64_MAX)
-			rc = err_set(-EFBIG,
-				     "\"%s\": offset out of range, over the "
-				     "%u-byte record limit",
-				     name, STAGING_MAX_RECORD);
-		else
-			rc = err_set(-EFBIG,
-				     "\"%s\": record would be %llu bytes, over "
-				     "the %u-byte limit",
-				     name, (unsigned long long)end,
-				     STAGING_MAX_RECORD);
+		rc = err_set(-EFBIG,
+			     "\"%s\": record would be %llu bytes, over the "
+			     "%u-byte limit",
+			     name, (unsigned long long)end, STAGING_MAX_RECORD);
 	}
 	int changed = 0;
 	if (!rc) {

@@ -477,20 +477,17 @@ int car_writer_open(struct car_writer **out, const char *path,
 	*out = NULL;
 	struct car_writer *w = calloc(1, sizeof(*w));
 	size_t pl = strlen(path);
+	int stream = !strcmp(path, "-");
+	/* w->tmp is what messages name: the temporary file, or for a
+	 * stream standard output */
 	if (!w || !(w->path = strdup(path)) ||
-	    !(w->tmp = malloc(pl + sizeof(".tmpXXXXXX")))) {
+	    !(w->tmp = stream ? strdup("standard output")
+			      : malloc(pl + sizeof(".tmpXXXXXX")))) {
 		rc = err_set(-ENOMEM, "out of memory");
 		goto fail;
 	}
-	memcpy(w->tmp, path, pl);
-	memcpy(w->tmp + pl, ".tmpXXXXXX", sizeof(".tmpXXXXXX"));
-	if (!strcmp(path, "-")) {
-		w->stream = 1;
-		free(w->tmp);
-		if (!(w->tmp = strdup("standard output"))) {
-			rc = err_set(-ENOMEM, "out of memory");
-			goto fail;
-		}
+	w->stream = stream;
+	if (stream) {
 		fd = dup(STDOUT_FILENO);
 		if (fd < 0) {
 			rc = err_set(-errno, "standard output: %s",
@@ -498,6 +495,8 @@ int car_writer_open(struct car_writer **out, const char *path,
 			goto fail;
 		}
 	} else {
+		memcpy(w->tmp, path, pl);
+		memcpy(w->tmp + pl, ".tmpXXXXXX", sizeof(".tmpXXXXXX"));
 		fd = mkstemp(w->tmp);
 	}
 	if (fd < 0) {
@@ -593,9 +592,7 @@ int car_writer_finish(struct car_writer *w)
 		rc = err_set(-errno, "%s: close: %s", w->tmp, strerror(errno));
 	w->f = NULL;
 	if (w->stream) {
-		free(w->tmp);
-		w->tmp = NULL;
-		car_writer_abort(w);
+		car_writer_abort(w); /* frees; a stream has no file to remove */
 		return rc;
 	}
 	if (!rc && rename(w->tmp, w->path) < 0)

@@ -79,17 +79,20 @@ int cmd_open(const char *dir, int mode, const char *root_text, struct store **s,
 		return 0;
 	struct cid root;
 	rc = store_resolve(*s, root_text, &root);
-	int resolved = rc == 0;
+	/* store_resolve's message names ROOT; when ROOT is the root's CID,
+	 * a message naming that block does too (a ref name is kept: it is
+	 * not in the message, and a short one could match by chance) */
+	const char *what = rc ? NULL : root_text;
 	if (!rc)
 		rc = hamt_open(h, *s, &root);
 	if (rc) {
+		char txt[CID_MAX_TEXT];
+		if (what && !strcmp(cid_format(&root, txt), root_text) &&
+		    strstr(err_msg(), root_text))
+			what = NULL;
 		store_close(*s);
 		*s = NULL;
-		/* store_resolve's message names the root already, and so
-		 * does a message about the root block when ROOT is its CID */
-		return cmd_fail(resolved && !strstr(err_msg(), root_text)
-				    ? root_text
-				    : NULL);
+		return cmd_fail(what);
 	}
 	return 0;
 }
@@ -209,15 +212,16 @@ int cmd_export(int argc, char **argv)
 	struct cid root;
 	uint64_t blocks = 0, bytes = 0;
 	const char *to = argv[i + 1];
+	const char *shown = strcmp(to, "-") ? to : "standard output";
 	rc = store_resolve(s, argv[i], &root);
 	if (rc)
 		rc = cmd_fail(NULL); /* the message names the root */
 	else if ((rc = car_export(s, &root, to, &blocks, &bytes)) != 0)
-		rc = cmd_fail(strcmp(to, "-") ? to : "standard output");
+		rc = cmd_fail(shown);
 	else
 		fprintf(stderr, "exported %llu blocks, %llu bytes to %s\n",
 			(unsigned long long)blocks, (unsigned long long)bytes,
-			strcmp(to, "-") ? to : "standard output");
+			shown);
 	store_close(s);
 	return rc;
 }

@@ -13,6 +13,11 @@
 #include "tools/parse_ol.h"
 #include "tools/parse_tsv.h"
 
+int input_has_bom(const char *line, size_t len)
+{
+	return len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0;
+}
+
 int input_utf8_valid(const uint8_t *p, size_t n)
 {
 	size_t i = 0;

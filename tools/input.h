@@ -73,4 +73,8 @@ void input_scratch_free(struct input_scratch *s);
  * U+10FFFF), else 0. */
 int input_utf8_valid(const uint8_t *p, size_t n);
 
+/* 1 if line[0..len) starts with a UTF-8 byte order mark (EF BB BF), as
+ * some editors begin a file; the parsers refuse it by name. */
+int input_has_bom(const char *line, size_t len);
+
 #endif

@@ -8,12 +8,13 @@
 
 #include "hamt/dagjson.h"
 #include "hamt/err.h"
+#include "tools/input.h"
 
 /* A UTF-8 byte order mark, which some editors put at the start of a file:
  * JSON allows none, and it is invisible in the parser's message. */
 static int bom_error(const char *line, size_t len)
 {
-	if (len < 3 || memcmp(line, "\xEF\xBB\xBF", 3) != 0)
+	if (!input_has_bom(line, len))
 		return 0;
 	return err_set(-EINVAL,
 		       "the line starts with a UTF-8 byte order mark "

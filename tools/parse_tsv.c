@@ -15,7 +15,7 @@ int parse_tsv_line(const char *line, size_t len, struct tsv_line *out)
 		return err_set(-EINVAL, "no tab between key and value");
 	/* an editor's byte order mark, which would become an invisible
 	 * first character of the key */
-	if (len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0)
+	if (input_has_bom(line, len))
 		return err_set(-EINVAL,
 			       "the key starts with a UTF-8 byte order mark "
 			       "(bytes EF BB BF, invisible in a file name); "
