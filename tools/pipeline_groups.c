@@ -174,6 +174,12 @@ void pl_group_free(struct pipeline *pl, struct gslot *s)
 	s->buf = s->win = NULL;
 }
 
+/* refcopy's check before each window of the mapped input. */
+static int input_check(void *arg)
+{
+	return input_unchanged(arg);
+}
+
 /* Fill a slot with group g: its records in CID order in the buffer. The
  * refs' sorter pages go back to the pool once their bytes are copied. */
 static int group_fill(struct pipeline *pl, unsigned g, struct gslot *s)
@@ -191,10 +197,15 @@ static int group_fill(struct pipeline *pl, unsigned g, struct gslot *s)
 		rc = pl_stopped(pl) ? -ECANCELED : group_part(pl, p, s, &used);
 	if (!rc)
 		rc = input_unchanged(pl);
+	/* mapped only under the read lease: a process that would truncate
+	 * the file waits for this one, which learns of it before its next
+	 * window (a page past the end of a shrunk file raises SIGBUS) */
+	struct refcopy_map map = {REFCOPY_WINDOW, input_check, pl};
 	if (!rc)
 		rc = refcopy_run(pl->fd, pl->name, pl->size, s->ci,
 				 s->ci + s->cicap, s->nci, s->buf, s->win,
-				 REFCOPY_CHUNK);
+				 REFCOPY_CHUNK,
+				 atomic_load(&pl->lease) >= 0 ? &map : NULL);
 	if (!rc)
 		rc = input_unchanged(pl);
 	/* the last group copied: the input is not read again */

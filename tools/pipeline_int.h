@@ -36,7 +36,8 @@
 #define BUILDER_NICE 5	       /* builders yield to the writer */
 #define GROUP_DEFAULT ((uint64_t)256 << 20) /* record bytes per group */
 #define GSLOTS 2			    /* groups filled at once */
-#define REFCOPY_CHUNK ((size_t)1 << 20)	    /* bytes read back at a time */
+#define REFCOPY_CHUNK ((size_t)256 << 10)   /* bytes read back at a time */
+#define REFCOPY_WINDOW ((size_t)64 << 20)   /* or mapped at a time */
 #define REF_HDR (DIGEST_LEN + 12)
 #define REF_INLINE UINT64_MAX
 #define WRITEBACK_EVERY 0.5 /* seconds between writeback starts */

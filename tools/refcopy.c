@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "hamt/err.h"
@@ -60,9 +61,55 @@ static int read_at(int fd, const char *name, uint8_t *buf, size_t len,
 	return 0;
 }
 
+/* The pieces no longer than `chunk` through windows of the mapping, the
+ * longer ones with pread; items sorted by offset. */
+static int copy_mapped(int fd, const char *name, uint64_t size,
+		       const struct refcopy_item *items, size_t n, uint8_t *out,
+		       size_t chunk, const struct refcopy_map *map)
+{
+	uint8_t *m = NULL;
+	uint64_t ma = 0, mb = 0; /* the mapping holds [ma, mb) */
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		const struct refcopy_item *it = &items[i];
+		if (it->len > chunk) {
+			rc = read_at(fd, name, out + it->dst, it->len, it->off);
+			continue;
+		}
+		if (m && it->off + it->len <= mb) {
+			memcpy(out + it->dst, m + (it->off - ma), it->len);
+			continue;
+		}
+		if (m)
+			munmap(m, (size_t)(mb - ma));
+		m = NULL;
+		if ((rc = map->check(map->arg)) != 0)
+			break;
+		ma = it->off & ~(uint64_t)4095;
+		mb = ma + map->window < size ? ma + map->window : size;
+		if (mb < it->off + it->len) /* keep it whole */
+			mb = it->off + it->len;
+		void *p = mmap(NULL, (size_t)(mb - ma), PROT_READ,
+			       MAP_SHARED | MAP_POPULATE, fd, (off_t)ma);
+		if (p == MAP_FAILED) {
+			rc = err_set(-errno,
+				     "%s: map %llu bytes at offset %llu: %s",
+				     name, (unsigned long long)(mb - ma),
+				     (unsigned long long)ma, strerror(errno));
+			break;
+		}
+		m = p;
+		memcpy(out + it->dst, m + (it->off - ma), it->len);
+	}
+	if (m)
+		munmap(m, (size_t)(mb - ma));
+	return rc;
+}
+
 int refcopy_run(int fd, const char *name, uint64_t size,
 		struct refcopy_item *items, struct refcopy_item *tmp, size_t n,
-		uint8_t *out, uint8_t *win, size_t chunk)
+		uint8_t *out, uint8_t *win, size_t chunk,
+		const struct refcopy_map *map)
 {
 	uint64_t max = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -80,6 +127,8 @@ int refcopy_run(int fd, const char *name, uint64_t size,
 	if (!n)
 		return 0;
 	sort_by_off(items, tmp, n, max);
+	if (map)
+		return copy_mapped(fd, name, size, items, n, out, chunk, map);
 	uint64_t wa = 0, wb = 0; /* the window holds [wa, wb) */
 	for (size_t i = 0; i < n; i++) {
 		const struct refcopy_item *it = &items[i];

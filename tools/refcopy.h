@@ -7,11 +7,16 @@
  * windows of `chunk` bytes (pread into the caller's buffer), skipping the
  * stretches that hold no piece.
  *
- * Why not a mapping: every 4 KiB page of a mapping that a pass touches
- * costs a page-table entry (and on a VM, work for the host) each time it
- * is mapped again, and the pieces of one group lie on nearly every page of
- * the file: a pass over a mapping cost several times what a pass of pread,
- * which copies through the kernel's own mapping of the page cache, costs.
+ * Or, where the caller can promise that the file will not shrink while it
+ * is being copied, through a read-only mapping of `window` bytes at a
+ * time, populated when it is made (MAP_POPULATE) and unmapped before the
+ * next: a pass then costs the page-table entries of the window, not a
+ * copy of every byte of it through the kernel (a pass over a 3.1 GB input
+ * in the page cache, measured: 0.23 s mapped, 0.78 s with 1 MiB preads,
+ * 0.56 s with 256 KiB ones). A mapped page past the end of a file that
+ * shrank raises SIGBUS: hence the promise, and a check before each window
+ * (a read lease holds back a process that would truncate the file, and
+ * tells this one, see tools/inputlease.h).
  *
  * Threads: any number may run at once on the same file, each with its own
  * window buffer.
@@ -30,16 +35,29 @@ struct refcopy_item {
 	uint32_t len;
 };
 
+/* Copying through a mapping: `window` bytes (a multiple of the page
+ * size) are mapped at a time; `check(arg)` is called before each window
+ * is mapped and returns 0 if the file is still as it was, else a negative
+ * errno with a message, which stops the copy. */
+struct refcopy_map {
+	size_t window;
+	int (*check)(void *arg);
+	void *arg;
+};
+
 /* Copy every items[i] from the file `fd` (`size` bytes, named `name` in
  * messages) to out + items[i].dst (the caller sized `out`). `items` is
  * reordered; `tmp` has room for n items (radix sort); `win` is a buffer
  * of `chunk` bytes (at least 4096). A piece longer than `chunk` is read
- * straight into `out`. 0; -EIO (with a message) if a piece lies outside
- * `size` (nothing was copied then) or the file ends early (it shrank
- * during the copy: part of `out` is then unset); or the negative errno of
- * a failed read, with a message. */
+ * straight into `out`. With `map` non-NULL the other pieces are copied
+ * from a mapping of the file (see above), else from `win` (pread).
+ * 0; -EIO (with a message) if a piece lies outside `size` (nothing was
+ * copied then) or the file ends early (it shrank during the copy: part of
+ * `out` is then unset); what `map->check` returned; or the negative errno
+ * of a failed read or mapping, with a message. */
 int refcopy_run(int fd, const char *name, uint64_t size,
 		struct refcopy_item *items, struct refcopy_item *tmp, size_t n,
-		uint8_t *out, uint8_t *win, size_t chunk);
+		uint8_t *out, uint8_t *win, size_t chunk,
+		const struct refcopy_map *map);
 
 #endif

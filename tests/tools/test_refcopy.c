@@ -1,0 +1,165 @@
+/* test_refcopy.c - pieces of a file gathered in file order (tools/refcopy.h),
+ * through pread windows and through mapped windows: every piece lands
+ * where it belongs, whatever the window and piece sizes; the mapped copy
+ * asks its check before each window and stops at once when it says no; a
+ * piece outside the file copies nothing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hamt/err.h"
+#include "test.h"
+#include "tools/refcopy.h"
+
+static uint64_t rs = 7;
+
+/* A check that says yes `ok` times, then no. */
+struct counter {
+	int calls, ok;
+};
+
+static int count_check(void *arg)
+{
+	struct counter *c = arg;
+	if (c->calls++ >= c->ok)
+		return err_set(-ESTALE, "the test's check said no");
+	return 0;
+}
+
+struct fixture {
+	int fd;
+	uint8_t *bytes; /* what the file holds */
+	size_t size;
+	struct refcopy_item *items, *tmp;
+	size_t n;
+	uint32_t maxlen;
+	uint64_t outlen;
+};
+
+/* n pieces at random offsets of lengths up to maxlen, some at the very
+ * start and end of the file, laid out one after another in the output. */
+static void make_items(struct fixture *f, size_t n, uint32_t maxlen)
+{
+	f->items = calloc(n, sizeof(*f->items));
+	f->tmp = calloc(n, sizeof(*f->tmp));
+	f->n = n;
+	f->maxlen = maxlen;
+	f->outlen = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t len = 1 + (uint32_t)(test_rand(&rs) % maxlen);
+		uint64_t off = test_rand(&rs) % (f->size - len + 1);
+		if (i == 0)
+			off = 0;
+		if (i == 1)
+			off = f->size - len;
+		f->items[i] = (struct refcopy_item){off, f->outlen, len};
+		f->outlen += len;
+	}
+}
+
+/* 1 if every piece of `out` is the file's bytes it names. */
+static int out_right(const struct fixture *f, const uint8_t *out)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		const struct refcopy_item *it = &f->items[i];
+		if (memcmp(out + it->dst, f->bytes + it->off, it->len) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+static void run_case(struct fixture *f, size_t chunk, size_t window,
+		     const char *what)
+{
+	uint8_t *out = malloc(f->outlen);
+	uint8_t *win = malloc(chunk);
+	memset(out, 0xAA, f->outlen);
+	struct counter c = {0, 1 << 30};
+	struct refcopy_map map = {window, count_check, &c};
+	CHECK_OK(refcopy_run(f->fd, "in", f->size, f->items, f->tmp, f->n, out,
+			     win, chunk, window ? &map : NULL));
+	CHECK(out_right(f, out));
+	if (window) /* a check per window mapped: the pieces span the file,
+		       and a window grows by at most a piece */
+		CHECK(c.calls >= (int)(f->size / (window + f->maxlen)) &&
+		      c.calls <= (int)f->n);
+	else
+		CHECK(c.calls == 0);
+	printf("%s: %zu pieces right (chunk %zu, window %zu, %d checks)\n",
+	       what, f->n, chunk, window, c.calls);
+	free(out);
+	free(win);
+}
+
+int main(void)
+{
+	const char *dir = test_tmpdir("refcopy");
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/in", dir);
+	struct fixture f = {0};
+	f.size = (5u << 20) + 1234; /* not a whole page at the end */
+	f.bytes = malloc(f.size);
+	for (size_t i = 0; i < f.size; i++)
+		f.bytes[i] = (uint8_t)test_rand(&rs);
+	FILE *fp = fopen(path, "wb");
+	CHECK(fp && fwrite(f.bytes, 1, f.size, fp) == f.size);
+	if (fp)
+		fclose(fp);
+	f.fd = open(path, O_RDONLY);
+	CHECK(f.fd >= 0);
+	if (f.fd < 0)
+		return test_summary();
+
+	/* short pieces, and pieces longer than the chunk (read straight
+	 * into the output) or than the window (mapped whole) */
+	make_items(&f, 20000, 600);
+	run_case(&f, 8192, 0, "pread");
+	run_case(&f, 8192, 65536, "mapped");
+	run_case(&f, 4096, (size_t)1 << 20, "mapped, big window");
+	free(f.items);
+	free(f.tmp);
+	make_items(&f, 3000, 20000);
+	run_case(&f, 8192, 0, "pread, long pieces");
+	run_case(&f, 16384, 4096, "mapped, pieces over the window");
+
+	/* the check says no before the third window: the copy stops there */
+	{
+		uint8_t *out = malloc(f.outlen), *win = malloc(16384);
+		struct counter c = {0, 2};
+		struct refcopy_map map = {65536, count_check, &c};
+		CHECK_ERR(refcopy_run(f.fd, "in", f.size, f.items, f.tmp, f.n,
+				      out, win, 16384, &map),
+			  -ESTALE);
+		CHECK(strstr(err_msg(), "the test's check said no") != NULL);
+		CHECK(c.calls == 3);
+		printf("a check that fails stops the mapped copy: %s\n",
+		       err_msg());
+		free(out);
+		free(win);
+	}
+
+	/* a piece past the end: -EIO, nothing copied, either way */
+	for (int mapped = 0; mapped <= 1; mapped++) {
+		uint8_t out[64], win[4096];
+		memset(out, 0xAA, sizeof(out));
+		struct refcopy_item it[2] = {{0, 0, 16}, {f.size - 8, 16, 16}};
+		struct refcopy_item tmp[2];
+		struct counter c = {0, 1 << 30};
+		struct refcopy_map map = {65536, count_check, &c};
+		CHECK_ERR(refcopy_run(f.fd, "in", f.size, it, tmp, 2, out, win,
+				      sizeof(win), mapped ? &map : NULL),
+			  -EIO);
+		CHECK(strstr(err_msg(), "outside the") != NULL);
+		CHECK(out[0] == 0xAA && c.calls == 0);
+	}
+	printf("a piece outside the file: EIO, nothing copied\n");
+
+	close(f.fd);
+	free(f.items);
+	free(f.tmp);
+	free(f.bytes);
+	return test_summary();
+}
