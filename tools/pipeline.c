@@ -612,6 +612,7 @@ out:
 			free(w->it);
 			free(w->links);
 			buf_free(&w->val);
+			pl_chunk_unmap(w);
 			free(w->rbuf);
 		}
 		free(pl->w);

@@ -34,7 +34,7 @@
 #define LINK_LEN (5 + CID_LEN) /* DAG-CBOR of a link */
 #define BAD_KEEP 10	       /* malformed lines reported when skipped */
 #define BUILDER_NICE 5	       /* builders yield to the writer */
-#define GROUP_DEFAULT ((uint64_t)256 << 20) /* record bytes per group */
+#define GROUP_DEFAULT ((uint64_t)128 << 20) /* record bytes per group */
 #define GSLOTS 2			    /* groups filled at once */
 #define REFCOPY_CHUNK ((size_t)256 << 10)   /* bytes read back at a time */
 #define REFCOPY_WINDOW ((size_t)64 << 20)   /* or mapped at a time */
@@ -121,9 +121,12 @@ struct worker {
 	struct sorter *ents, *recs, *nodes;
 	struct input_scratch scratch;
 	struct buf val;
-	uint8_t *rbuf; /* the chunk being parsed, as read */
+	uint8_t *rbuf; /* the chunk being parsed, as read ... */
 	size_t rcap;
-	uint64_t rbase; /* a regular file: the offset of rbuf[0] ... */
+	const uint8_t *rdata; /* ... or mapped: its bytes are here */
+	void *rmap;	      /* the mapping (rdata is in it), or NULL */
+	size_t rmaplen;
+	uint64_t rbase; /* a regular file: the offset of rdata[0] ... */
 	size_t rlen;	/* ... and the chunk's length */
 	unsigned epoch;
 	uint64_t lines, records, entries, no_key, ignored, bad;
@@ -253,6 +256,8 @@ int pl_stopped(struct pipeline *pl);
 /* pipeline_read.c: the input and the read phase */
 int pl_input_open(struct pipeline *pl);
 void pl_input_release(struct pipeline *pl);
+/* Let go of a worker's mapped chunk, if any. */
+void pl_chunk_unmap(struct worker *w);
 void pl_input_close(struct pipeline *pl);
 int pl_spill_check(struct worker *w, struct sorter *a, struct sorter *b);
 void *pl_read_main(void *arg); /* a reader thread: arg is its worker */

@@ -6,9 +6,13 @@
  * for a regular file, references to them) to its own sorters, spilling
  * them past the memory budget.
  *
- * Why not a mapping: every 4 KiB page of a mapping costs a fault (~1.5 us
- * on the VMs this was measured on, page cache warm or not), several times
- * what pread costs to copy it into a buffer that is reused.
+ * A chunk of a regular file is mapped (MAP_POPULATE: the page-table
+ * entries of the whole chunk in one call, no fault per page) where the read
+ * lease holds back any process that would truncate the file (a mapped page
+ * past the end of a shrunk file raises SIGBUS; pl_stopped() checks the
+ * lease before each chunk); else it is read with pread into the worker's
+ * buffer. Mapping a chunk in the page cache costs a tenth of what pread
+ * costs to copy it (3.1 GB: 0.05 s against 0.56-0.78 s, measured).
  */
 #include "tools/pipeline_int.h"
 
@@ -19,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -189,6 +194,47 @@ static int boundary(const struct pipeline *pl, uint64_t c, uint64_t *at)
 	return 0;
 }
 
+/* Let go of the mapped chunk, if any. */
+void pl_chunk_unmap(struct worker *w)
+{
+	if (w->rmap)
+		munmap(w->rmap, w->rmaplen);
+	w->rmap = NULL;
+}
+
+/* Bytes [a, a + n) of a regular file into the worker: mapped under the
+ * lease, else read into its buffer. */
+static int chunk_bytes(struct worker *w, uint64_t a, size_t n)
+{
+	struct pipeline *pl = w->pl;
+	pl_chunk_unmap(w);
+	if (n && atomic_load(&pl->lease) >= 0) {
+		uint64_t ma = a & ~(uint64_t)4095;
+		size_t len = (size_t)(a + n - ma);
+		void *m = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE,
+			       pl->fd, (off_t)ma);
+		if (m != MAP_FAILED) {
+			w->rmap = m;
+			w->rmaplen = len;
+			w->rdata = (const uint8_t *)m + (a - ma);
+			return 0;
+		}
+		/* no mapping (address space?): read it */
+	}
+	if (w->rcap < n) {
+		uint8_t *p = realloc(w->rbuf, n);
+		if (!p)
+			return err_set(-ENOMEM,
+				       "out of memory (a %zu-byte "
+				       "chunk of %s)",
+				       n, pl->name);
+		w->rbuf = p;
+		w->rcap = n;
+	}
+	w->rdata = w->rbuf;
+	return pread_full(pl, w->rbuf, n, a);
+}
+
 /* The next chunk of whole lines: 1, 0 at the end, <0 error. */
 static int chunk_next(struct worker *w, const char **data, size_t *len,
 		      uint64_t *seq)
@@ -203,23 +249,13 @@ static int chunk_next(struct worker *w, const char **data, size_t *len,
 		    (rc = boundary(pl, c + 1, &b)) != 0)
 			return rc;
 		size_t n = (size_t)(b - a);
-		if (w->rcap < n) {
-			uint8_t *p = realloc(w->rbuf, n);
-			if (!p)
-				return err_set(-ENOMEM,
-					       "out of memory (a %zu-byte "
-					       "chunk of %s)",
-					       n, pl->name);
-			w->rbuf = p;
-			w->rcap = n;
-		}
-		if ((rc = pread_full(pl, w->rbuf, n, a)) != 0)
+		if ((rc = chunk_bytes(w, a, n)) != 0)
 			return rc;
 		if (pl->o->after_chunk)
 			pl->o->after_chunk(pl->o->after_chunk_arg);
 		w->rbase = a;
 		w->rlen = n;
-		*data = (const char *)w->rbuf;
+		*data = (const char *)w->rdata;
 		*len = n;
 		*seq = c;
 		return 1;
@@ -272,6 +308,7 @@ static int chunk_next(struct worker *w, const char **data, size_t *len,
 			if (rest)
 				memcpy(pl->left, w->rbuf + cut, rest);
 			pl->nleft = rest;
+			w->rdata = w->rbuf;
 			*data = (const char *)w->rbuf;
 			*len = cut;
 			*seq = pl->rseq++;
@@ -372,7 +409,8 @@ static int do_line(struct worker *w, const char *line, size_t len, uint64_t seq,
 		if (pl->byref && part < NPART_ENT) {
 			/* the record as it stands in the file, or (if the
 			 * parser made it) inline */
-			uintptr_t d = (uintptr_t)r.data, m = (uintptr_t)w->rbuf;
+			uintptr_t d = (uintptr_t)r.data,
+				  m = (uintptr_t)w->rdata;
 			int in_file = d >= m && d - m <= w->rlen &&
 				      r.len <= w->rlen - (d - m);
 			uint64_t off =
@@ -513,5 +551,6 @@ void *pl_read_main(void *arg)
 		atomic_fetch_add(&pl->bytes_done, len);
 		atomic_fetch_add(&pl->recs_done, w->records - before);
 	}
+	pl_chunk_unmap(w);
 	return NULL;
 }

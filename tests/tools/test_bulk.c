@@ -737,6 +737,49 @@ static void test_input_changed(void)
 	}
 }
 
+/* A file truncated by another process while it is being read (the
+ * chunks are mapped under the read lease): the truncation waits for the
+ * build, which stops before its next chunk with ESTALE and commits
+ * nothing; then the truncation goes through. */
+struct truncater {
+	struct changer ch;
+	atomic_int calls;
+};
+
+static void truncate_once(void *arg)
+{
+	struct truncater *t = arg;
+	if (atomic_fetch_add(&t->calls, 1) == 0)
+		change_input(&t->ch);
+}
+
+static void test_input_truncated_while_read(void)
+{
+	struct tsv_case c;
+	if (tsv_case(&c, "bulk-trunc-read", 3000, 0) != 0)
+		return;
+	struct pipeline_opts o = c.o;
+	struct pipeline_stats st;
+	struct cid root, old;
+	CHECK_OK(pipeline_run(&o, &old, &st));
+	struct stat sb;
+	CHECK(stat(c.in, &sb) == 0);
+	struct truncater t = {{c.in, CH_TRUNCATE, -1, -1}, 0};
+	o.chunk = 1000; /* many chunks: most are read after the truncation */
+	o.after_chunk = truncate_once;
+	o.after_chunk_arg = &t;
+	CHECK_ERR(pipeline_run(&o, &root, &st), -ESTALE);
+	CHECK(strstr(err_msg(), "opened it for writing or truncated it") !=
+	      NULL);
+	int wst = 0;
+	CHECK(t.ch.pid > 0 && waitpid(t.ch.pid, &wst, 0) == t.ch.pid &&
+	      WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
+	struct stat sa;
+	CHECK(stat(c.in, &sa) == 0 && sa.st_size == sb.st_size / 2);
+	ref_is(c.store, &old);
+	printf("input truncated while read: ESTALE, nothing committed\n");
+}
+
 /* A file cut short while it is being read (by a writer that had it open
  * before the build, so that no lease could hold it back): a reader's
  * read comes back short, and the build stops with ESTALE, not a record
@@ -788,6 +831,7 @@ int main(void)
 	test_bad_line();
 	test_input_changed();
 	test_input_cut_short();
+	test_input_truncated_while_read();
 	printf("%u pipeline builds compared\n", cases);
 	return test_summary();
 }
