@@ -62,10 +62,13 @@ static int read_at(int fd, const char *name, uint8_t *buf, size_t len,
 }
 
 /* The pieces no longer than `chunk` through windows of the mapping, the
- * longer ones with pread; items sorted by offset. */
+ * longer ones with pread; items sorted by offset. 0 when all are copied;
+ * 1 with *done set when a window could not be mapped (no address space:
+ * the caller reads the pieces from *done on instead); or an error. */
 static int copy_mapped(int fd, const char *name, uint64_t size,
 		       const struct refcopy_item *items, size_t n, uint8_t *out,
-		       size_t chunk, const struct refcopy_map *map)
+		       size_t chunk, const struct refcopy_map *map,
+		       size_t *done)
 {
 	uint8_t *m = NULL;
 	uint64_t ma = 0, mb = 0; /* the mapping holds [ma, mb) */
@@ -92,11 +95,8 @@ static int copy_mapped(int fd, const char *name, uint64_t size,
 		void *p = mmap(NULL, (size_t)(mb - ma), PROT_READ,
 			       MAP_SHARED | MAP_POPULATE, fd, (off_t)ma);
 		if (p == MAP_FAILED) {
-			rc = err_set(-errno,
-				     "%s: map %llu bytes at offset %llu: %s",
-				     name, (unsigned long long)(mb - ma),
-				     (unsigned long long)ma, strerror(errno));
-			break;
+			*done = i;
+			return 1;
 		}
 		m = p;
 		memcpy(out + it->dst, m + (it->off - ma), it->len);
@@ -104,6 +104,36 @@ static int copy_mapped(int fd, const char *name, uint64_t size,
 	if (m)
 		munmap(m, (size_t)(mb - ma));
 	return rc;
+}
+
+/* The pieces through pread windows of `chunk` bytes (`win`); items sorted
+ * by offset. */
+static int copy_read(int fd, const char *name, uint64_t size,
+		     const struct refcopy_item *items, size_t n, uint8_t *out,
+		     uint8_t *win, size_t chunk)
+{
+	uint64_t wa = 0, wb = 0; /* the window holds [wa, wb) */
+	for (size_t i = 0; i < n; i++) {
+		const struct refcopy_item *it = &items[i];
+		int rc;
+		if (it->len > chunk) {
+			rc = read_at(fd, name, out + it->dst, it->len, it->off);
+			if (rc)
+				return rc;
+			continue;
+		}
+		if (it->off < wa || it->off + it->len > wb) {
+			wa = it->off & ~(uint64_t)4095;
+			if (it->off + it->len - wa > chunk) /* keep it whole */
+				wa = it->off;
+			wb = wa + chunk < size ? wa + chunk : size;
+			if ((rc =
+				 read_at(fd, name, win, (size_t)(wb - wa), wa)))
+				return rc;
+		}
+		memcpy(out + it->dst, win + (it->off - wa), it->len);
+	}
+	return 0;
 }
 
 int refcopy_run(int fd, const char *name, uint64_t size,
@@ -127,28 +157,13 @@ int refcopy_run(int fd, const char *name, uint64_t size,
 	if (!n)
 		return 0;
 	sort_by_off(items, tmp, n, max);
-	if (map)
-		return copy_mapped(fd, name, size, items, n, out, chunk, map);
-	uint64_t wa = 0, wb = 0; /* the window holds [wa, wb) */
-	for (size_t i = 0; i < n; i++) {
-		const struct refcopy_item *it = &items[i];
-		int rc;
-		if (it->len > chunk) {
-			rc = read_at(fd, name, out + it->dst, it->len, it->off);
-			if (rc)
-				return rc;
-			continue;
-		}
-		if (it->off < wa || it->off + it->len > wb) {
-			wa = it->off & ~(uint64_t)4095;
-			if (it->off + it->len - wa > chunk) /* keep it whole */
-				wa = it->off;
-			wb = wa + chunk < size ? wa + chunk : size;
-			if ((rc =
-				 read_at(fd, name, win, (size_t)(wb - wa), wa)))
-				return rc;
-		}
-		memcpy(out + it->dst, win + (it->off - wa), it->len);
+	size_t done = 0;
+	if (map) {
+		int rc = copy_mapped(fd, name, size, items, n, out, chunk, map,
+				     &done);
+		if (rc != 1)
+			return rc;
 	}
-	return 0;
+	return copy_read(fd, name, size, items + done, n - done, out, win,
+			 chunk);
 }

@@ -50,11 +50,13 @@ struct refcopy_map {
  * reordered; `tmp` has room for n items (radix sort); `win` is a buffer
  * of `chunk` bytes (at least 4096). A piece longer than `chunk` is read
  * straight into `out`. With `map` non-NULL the other pieces are copied
- * from a mapping of the file (see above), else from `win` (pread).
+ * from a mapping of the file (see above), else from `win` (pread); a
+ * window that cannot be mapped (no address space left) is read with
+ * pread instead, and so are the pieces after it.
  * 0; -EIO (with a message) if a piece lies outside `size` (nothing was
  * copied then) or the file ends early (it shrank during the copy: part of
  * `out` is then unset); what `map->check` returned; or the negative errno
- * of a failed read or mapping, with a message. */
+ * of a failed read, with a message. */
 int refcopy_run(int fd, const char *name, uint64_t size,
 		struct refcopy_item *items, struct refcopy_item *tmp, size_t n,
 		uint8_t *out, uint8_t *win, size_t chunk,
