@@ -737,10 +737,46 @@ static void test_input_changed(void)
 	}
 }
 
-/* A file truncated by another process while it is being read (the
- * chunks are mapped under the read lease): the truncation waits for the
- * build, which stops before its next chunk with ESTALE and commits
- * nothing; then the truncation goes through. */
+/* A file changed while it is being read, in chunks of 1,000 bytes: a
+ * first build of the case (the ref then points at `old`), then one with a
+ * hook after every chunk, which must stop with ESTALE and `msg` and leave
+ * the ref where it was. */
+struct while_read {
+	struct tsv_case c;
+	struct pipeline_opts o;
+	struct cid old;
+	off_t size; /* of the input */
+};
+
+static int while_read_setup(struct while_read *w, const char *name)
+{
+	if (tsv_case(&w->c, name, 3000, 0) != 0)
+		return -1;
+	w->o = w->c.o;
+	struct pipeline_stats st;
+	struct stat sb;
+	CHECK_OK(pipeline_run(&w->o, &w->old, &st));
+	CHECK(stat(w->c.in, &sb) == 0);
+	w->size = sb.st_size;
+	w->o.chunk = 1000; /* many chunks: most are read after the hook */
+	return 0;
+}
+
+static void while_read_run(struct while_read *w, void (*hook)(void *),
+			   void *arg, const char *msg)
+{
+	struct pipeline_stats st;
+	struct cid root;
+	w->o.after_chunk = hook;
+	w->o.after_chunk_arg = arg;
+	CHECK_ERR(pipeline_run(&w->o, &root, &st), -ESTALE);
+	CHECK(strstr(err_msg(), msg) != NULL);
+	ref_is(w->c.store, &w->old);
+}
+
+/* Truncated by another process (the chunks are mapped under the read
+ * lease): the truncation waits for the build, which stops before its next
+ * chunk and commits nothing; then the truncation goes through. */
 struct truncater {
 	struct changer ch;
 	atomic_int calls;
@@ -755,35 +791,24 @@ static void truncate_once(void *arg)
 
 static void test_input_truncated_while_read(void)
 {
-	struct tsv_case c;
-	if (tsv_case(&c, "bulk-trunc-read", 3000, 0) != 0)
+	struct while_read w;
+	if (while_read_setup(&w, "bulk-trunc-read") != 0)
 		return;
-	struct pipeline_opts o = c.o;
-	struct pipeline_stats st;
-	struct cid root, old;
-	CHECK_OK(pipeline_run(&o, &old, &st));
-	struct stat sb;
-	CHECK(stat(c.in, &sb) == 0);
-	struct truncater t = {{c.in, CH_TRUNCATE, -1, -1}, 0};
-	o.chunk = 1000; /* many chunks: most are read after the truncation */
-	o.after_chunk = truncate_once;
-	o.after_chunk_arg = &t;
-	CHECK_ERR(pipeline_run(&o, &root, &st), -ESTALE);
-	CHECK(strstr(err_msg(), "opened it for writing or truncated it") !=
-	      NULL);
+	struct truncater t = {{w.c.in, CH_TRUNCATE, -1, -1}, 0};
+	while_read_run(&w, truncate_once, &t,
+		       "opened it for writing or truncated it");
 	int wst = 0;
 	CHECK(t.ch.pid > 0 && waitpid(t.ch.pid, &wst, 0) == t.ch.pid &&
 	      WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
 	struct stat sa;
-	CHECK(stat(c.in, &sa) == 0 && sa.st_size == sb.st_size / 2);
-	ref_is(c.store, &old);
+	CHECK(stat(w.c.in, &sa) == 0 && sa.st_size == w.size / 2);
 	printf("input truncated while read: ESTALE, nothing committed\n");
 }
 
-/* A file cut short while it is being read (by a writer that had it open
- * before the build, so that no lease could hold it back): a reader's
- * read comes back short, and the build stops with ESTALE, not a record
- * made of the bytes that are left, and nothing is committed. */
+/* Cut short by a writer that had it open before the build, so that no
+ * lease could hold it back (the chunks are read with pread): a reader's
+ * read comes back short, and the build stops, not with a record made of
+ * the bytes that are left, and commits nothing. */
 struct cutter {
 	int fd;
 	off_t to;
@@ -799,27 +824,16 @@ static void cut_input(void *arg)
 
 static void test_input_cut_short(void)
 {
-	struct tsv_case c;
-	if (tsv_case(&c, "bulk-cut", 3000, 0) != 0)
+	struct while_read w;
+	if (while_read_setup(&w, "bulk-cut") != 0)
 		return;
-	struct pipeline_opts o = c.o;
-	struct pipeline_stats st;
-	struct cid root, old;
-	CHECK_OK(pipeline_run(&o, &old, &st));
-	struct stat sb;
-	CHECK(stat(c.in, &sb) == 0);
-	struct cutter cut = {open(c.in, O_WRONLY), sb.st_size / 2, 0};
+	struct cutter cut = {open(w.c.in, O_WRONLY), w.size / 2, 0};
 	CHECK(cut.fd >= 0);
-	o.chunk = 1000; /* many chunks: most are read after the cut */
-	o.after_chunk = cut_input;
-	o.after_chunk_arg = &cut;
-	CHECK_ERR(pipeline_run(&o, &root, &st), -ESTALE);
-	CHECK(strstr(err_msg(), "in.tsv: the input file changed during the "
-				"build (it is shorter than when it was "
-				"opened") != NULL);
+	while_read_run(&w, cut_input, &cut,
+		       "in.tsv: the input file changed during the build (it "
+		       "is shorter than when it was opened");
 	CHECK(atomic_load(&cut.calls) >= 1);
 	close(cut.fd);
-	ref_is(c.store, &old);
 	printf("input cut short while read: ESTALE, nothing committed\n");
 }
 
