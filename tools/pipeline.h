@@ -69,7 +69,7 @@ struct pipeline_opts {
 	int progress; /* print a progress line to stderr */
 	size_t chunk; /* bytes of input per chunk; 0: 4 MiB (tests use less) */
 	uint64_t group;	     /* record bytes per write group of a regular file
-				(pipeline.c, "byref"); 0: 256 MiB (tests use
+				(pipeline.c, "byref"); 0: 128 MiB (tests use
 				less) */
 	uint64_t reread_max; /* the largest input file whose raw records
 				are read back from it for the write ("byref")
