@@ -612,7 +612,6 @@ out:
 			free(w->it);
 			free(w->links);
 			buf_free(&w->val);
-			pl_chunk_unmap(w);
 			free(w->rbuf);
 		}
 		free(pl->w);

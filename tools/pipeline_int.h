@@ -256,8 +256,6 @@ int pl_stopped(struct pipeline *pl);
 /* pipeline_read.c: the input and the read phase */
 int pl_input_open(struct pipeline *pl);
 void pl_input_release(struct pipeline *pl);
-/* Let go of a worker's mapped chunk, if any. */
-void pl_chunk_unmap(struct worker *w);
 void pl_input_close(struct pipeline *pl);
 int pl_spill_check(struct worker *w, struct sorter *a, struct sorter *b);
 void *pl_read_main(void *arg); /* a reader thread: arg is its worker */

@@ -32,6 +32,7 @@
 #include "store/store.h"
 #include "tools/gzin.h"
 #include "tools/inputlease.h"
+#include "tools/refcopy.h"
 #include "tools/sorter.h"
 
 /* ------------------------------------------------------------- input */
@@ -195,7 +196,7 @@ static int boundary(const struct pipeline *pl, uint64_t c, uint64_t *at)
 }
 
 /* Let go of the mapped chunk, if any. */
-void pl_chunk_unmap(struct worker *w)
+static void chunk_unmap(struct worker *w)
 {
 	if (w->rmap)
 		munmap(w->rmap, w->rmaplen);
@@ -203,24 +204,16 @@ void pl_chunk_unmap(struct worker *w)
 }
 
 /* Bytes [a, a + n) of a regular file into the worker: mapped under the
- * lease, else read into its buffer. */
+ * lease, else (no lease, or no address space for it) read into its
+ * buffer. */
 static int chunk_bytes(struct worker *w, uint64_t a, size_t n)
 {
 	struct pipeline *pl = w->pl;
-	pl_chunk_unmap(w);
-	if (n && atomic_load(&pl->lease) >= 0) {
-		uint64_t ma = a & ~(uint64_t)4095;
-		size_t len = (size_t)(a + n - ma);
-		void *m = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE,
-			       pl->fd, (off_t)ma);
-		if (m != MAP_FAILED) {
-			w->rmap = m;
-			w->rmaplen = len;
-			w->rdata = (const uint8_t *)m + (a - ma);
-			return 0;
-		}
-		/* no mapping (address space?): read it */
-	}
+	chunk_unmap(w);
+	if (n && atomic_load(&pl->lease) >= 0 &&
+	    (w->rdata = refcopy_map_range(pl->fd, a, n, &w->rmap,
+					  &w->rmaplen)) != NULL)
+		return 0;
 	if (w->rcap < n) {
 		uint8_t *p = realloc(w->rbuf, n);
 		if (!p)
@@ -551,6 +544,6 @@ void *pl_read_main(void *arg)
 		atomic_fetch_add(&pl->bytes_done, len);
 		atomic_fetch_add(&pl->recs_done, w->records - before);
 	}
-	pl_chunk_unmap(w);
+	chunk_unmap(w);
 	return NULL;
 }

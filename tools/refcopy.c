@@ -61,79 +61,75 @@ static int read_at(int fd, const char *name, uint8_t *buf, size_t len,
 	return 0;
 }
 
-/* The pieces no longer than `chunk` through windows of the mapping, the
- * longer ones with pread; items sorted by offset. 0 when all are copied;
- * 1 with *done set when a window could not be mapped (no address space:
- * the caller reads the pieces from *done on instead); or an error. */
-static int copy_mapped(int fd, const char *name, uint64_t size,
-		       const struct refcopy_item *items, size_t n, uint8_t *out,
-		       size_t chunk, const struct refcopy_map *map,
-		       size_t *done)
+const uint8_t *refcopy_map_range(int fd, uint64_t off, size_t len, void **map,
+				 size_t *maplen)
 {
-	uint8_t *m = NULL;
-	uint64_t ma = 0, mb = 0; /* the mapping holds [ma, mb) */
-	int rc = 0;
-	for (size_t i = 0; i < n && !rc; i++) {
-		const struct refcopy_item *it = &items[i];
-		if (it->len > chunk) {
-			rc = read_at(fd, name, out + it->dst, it->len, it->off);
-			continue;
-		}
-		if (m && it->off + it->len <= mb) {
-			memcpy(out + it->dst, m + (it->off - ma), it->len);
-			continue;
-		}
-		if (m)
-			munmap(m, (size_t)(mb - ma));
-		m = NULL;
-		if ((rc = map->check(map->arg)) != 0)
-			break;
-		ma = it->off & ~(uint64_t)4095;
-		mb = ma + map->window < size ? ma + map->window : size;
-		if (mb < it->off + it->len) /* keep it whole */
-			mb = it->off + it->len;
-		void *p = mmap(NULL, (size_t)(mb - ma), PROT_READ,
-			       MAP_SHARED | MAP_POPULATE, fd, (off_t)ma);
-		if (p == MAP_FAILED) {
-			*done = i;
-			return 1;
-		}
-		m = p;
-		memcpy(out + it->dst, m + (it->off - ma), it->len);
-	}
-	if (m)
-		munmap(m, (size_t)(mb - ma));
-	return rc;
+	long page = sysconf(_SC_PAGESIZE);
+	if (page <= 0)
+		page = 4096;
+	uint64_t a = off - off % (uint64_t)page;
+	size_t n = (size_t)(off - a) + len;
+	void *m =
+	    mmap(NULL, n, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, (off_t)a);
+	if (m == MAP_FAILED)
+		return NULL;
+	*map = m;
+	*maplen = n;
+	return (const uint8_t *)m + (off - a);
 }
 
-/* The pieces through pread windows of `chunk` bytes (`win`); items sorted
- * by offset. */
-static int copy_read(int fd, const char *name, uint64_t size,
-		     const struct refcopy_item *items, size_t n, uint8_t *out,
-		     uint8_t *win, size_t chunk)
+/* The stretch of the file that pieces are copied from: [a, b), its bytes
+ * at `base`; mapped while `map` is set, else read into `win`. */
+struct window {
+	const struct refcopy_map *map;
+	uint8_t *win;
+	size_t chunk;
+	void *m; /* the mapping, or NULL */
+	size_t mlen;
+	const uint8_t *base; /* NULL: no window yet */
+	uint64_t a, b;
+};
+
+static void window_drop(struct window *w)
 {
-	uint64_t wa = 0, wb = 0; /* the window holds [wa, wb) */
-	for (size_t i = 0; i < n; i++) {
-		const struct refcopy_item *it = &items[i];
-		int rc;
-		if (it->len > chunk) {
-			rc = read_at(fd, name, out + it->dst, it->len, it->off);
-			if (rc)
-				return rc;
-			continue;
+	if (w->m)
+		munmap(w->m, w->mlen);
+	w->m = NULL;
+	w->base = NULL;
+}
+
+/* Move the window to hold the piece [off, off + len), len <= chunk: a
+ * mapping of map->window bytes from the piece on (after map->check), or
+ * if that cannot be mapped (no address space left), from then on a read
+ * of `chunk` bytes. */
+static int window_move(struct window *w, int fd, const char *name,
+		       uint64_t size, uint64_t off, uint32_t len)
+{
+	window_drop(w);
+	if (w->map) {
+		int rc = w->map->check(w->map->arg);
+		if (rc)
+			return rc;
+		uint64_t b =
+		    off + w->map->window < size ? off + w->map->window : size;
+		if (b < off + len) /* keep it whole */
+			b = off + len;
+		if ((w->base = refcopy_map_range(fd, off, (size_t)(b - off),
+						 &w->m, &w->mlen)) != NULL) {
+			w->a = off;
+			w->b = b;
+			return 0;
 		}
-		if (it->off < wa || it->off + it->len > wb) {
-			wa = it->off & ~(uint64_t)4095;
-			if (it->off + it->len - wa > chunk) /* keep it whole */
-				wa = it->off;
-			wb = wa + chunk < size ? wa + chunk : size;
-			if ((rc =
-				 read_at(fd, name, win, (size_t)(wb - wa), wa)))
-				return rc;
-		}
-		memcpy(out + it->dst, win + (it->off - wa), it->len);
+		w->map = NULL;
 	}
-	return 0;
+	w->a = off & ~(uint64_t)4095;
+	if (off + len - w->a > w->chunk) /* keep it whole */
+		w->a = off;
+	w->b = w->a + w->chunk < size ? w->a + w->chunk : size;
+	int rc = read_at(fd, name, w->win, (size_t)(w->b - w->a), w->a);
+	if (!rc)
+		w->base = w->win;
+	return rc;
 }
 
 int refcopy_run(int fd, const char *name, uint64_t size,
@@ -157,13 +153,19 @@ int refcopy_run(int fd, const char *name, uint64_t size,
 	if (!n)
 		return 0;
 	sort_by_off(items, tmp, n, max);
-	size_t done = 0;
-	if (map) {
-		int rc = copy_mapped(fd, name, size, items, n, out, chunk, map,
-				     &done);
-		if (rc != 1)
-			return rc;
+	struct window w = {map, win, chunk, NULL, 0, NULL, 0, 0};
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		const struct refcopy_item *it = &items[i];
+		if (it->len > chunk) {
+			rc = read_at(fd, name, out + it->dst, it->len, it->off);
+			continue;
+		}
+		if ((!w.base || it->off < w.a || it->off + it->len > w.b) &&
+		    (rc = window_move(&w, fd, name, size, it->off, it->len)))
+			break;
+		memcpy(out + it->dst, w.base + (it->off - w.a), it->len);
 	}
-	return copy_read(fd, name, size, items + done, n - done, out, win,
-			 chunk);
+	window_drop(&w);
+	return rc;
 }

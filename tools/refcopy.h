@@ -36,10 +36,9 @@ struct refcopy_item {
 	uint32_t len;
 };
 
-/* Copying through a mapping: `window` bytes (a multiple of the page
- * size) are mapped at a time; `check(arg)` is called before each window
- * is mapped and returns 0 if the file is still as it was, else a negative
- * errno with a message, which stops the copy. */
+/* Copying through a mapping: `window` bytes are mapped at a time; `check(arg)`
+ * is called before each window is mapped and returns 0 if the file is still as
+ * it was, else a negative errno with a message, which stops the copy. */
 struct refcopy_map {
 	size_t window;
 	int (*check)(void *arg);
@@ -62,5 +61,13 @@ int refcopy_run(int fd, const char *name, uint64_t size,
 		struct refcopy_item *items, struct refcopy_item *tmp, size_t n,
 		uint8_t *out, uint8_t *win, size_t chunk,
 		const struct refcopy_map *map);
+
+/* Map [off, off + len) of `fd` read-only, populated (MAP_POPULATE), from
+ * the page boundary at or before `off`: the bytes at `off`, with the
+ * mapping to munmap in *map and *maplen; or NULL if it cannot be mapped
+ * (errno set). The caller promises, as above, that the file does not
+ * shrink while it is mapped. */
+const uint8_t *refcopy_map_range(int fd, uint64_t off, size_t len, void **map,
+				 size_t *maplen);
 
 #endif
