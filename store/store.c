@@ -207,7 +207,7 @@ static int ref_name_check(const char *name, size_t *len)
 	return 0;
 }
 
-static int mkdir_p(const char *dir)
+int store_mkdir_p(const char *dir)
 {
 	size_t n = strlen(dir);
 	char *p = malloc(n + 1);
@@ -409,7 +409,7 @@ int store_open(struct store **out, const char *dir, unsigned flags)
 		if (!(flags & STORE_CREATE) || (flags & STORE_RDONLY))
 			return err_set(-ENOENT, "store %s: no such directory",
 				       dir);
-		if ((rc = mkdir_p(dir)) < 0)
+		if ((rc = store_mkdir_p(dir)) < 0)
 			return rc;
 	} else if (!S_ISDIR(st.st_mode)) {
 		return err_set(-ENOTDIR, "store %s: not a directory", dir);
@@ -471,9 +471,11 @@ int store_open(struct store **out, const char *dir, unsigned flags)
 		mdb_env_set_maxdbs(s->env, 8);
 		mdb_env_set_maxreaders(s->env, 1024);
 		mdb_env_set_mapsize(s->env, map);
-		rc = mdb_env_open(
-		    s->env, dir,
-		    MDB_NOTLS | (flags & STORE_RDONLY ? MDB_RDONLY : 0), 0644);
+		rc = mdb_env_open(s->env, dir,
+				  MDB_NOTLS |
+				      (flags & STORE_RDONLY ? MDB_RDONLY : 0) |
+				      (flags & STORE_PRIVATE ? MDB_NOSYNC : 0),
+				  0644);
 		if ((rc != ENOMEM && rc != EINVAL) || map / 4 < STORE_MAP_MIN)
 			break;
 		mdb_env_close(s->env);
@@ -1327,6 +1329,10 @@ int store_txn_commit(struct store_txn *t)
 	}
 	rc = mdb_txn_commit(t->txn);
 	t->txn = NULL;
+	/* a private store's commits do not sync: this one syncs all of them
+	 * (LMDB's fdatasync of the whole file, then of its meta page) */
+	if (!rc && (t->s->flags & STORE_PRIVATE))
+		rc = mdb_env_sync(t->s->env, 1);
 	if (rc)
 		t->err = rc = write_err(t->s, rc, "commit");
 	store_txn_abort(t);
@@ -1357,6 +1363,10 @@ void store_txn_abort(struct store_txn *t)
  * for every 4 KiB it writes (on a VM that hands idle memory back to its
  * host, the first touch of a page costs more than writing it to disk). */
 #define STORE_BULK_BEHIND ((off_t)256 << 20)
+/* A STORE_PRIVATE bulk load commits every STORE_BULK_STEP bytes put: 256
+ * MiB of blocks fill about 300 MiB of pages, under LMDB's dirty-page limit
+ * of 128k pages (512 MiB), so it never spills. */
+#define STORE_BULK_STEP ((uint64_t)256 << 20)
 
 struct store_bulk {
 	struct store_txn *t;
@@ -1366,8 +1376,9 @@ struct store_bulk {
 	int appending; /* past `last` (or the store was empty) */
 	uint8_t prev[CID_MAX_BYTES];
 	size_t prev_len;
-	uint64_t stored, present, since_kick;
+	uint64_t stored, present, since_kick, since_step, steps;
 	uint64_t kick; /* STORE_BULK_KICK, or a test's */
+	uint64_t step; /* STORE_PRIVATE: STORE_BULK_STEP, or a test's */
 	off_t behind;  /* STORE_BULK_BEHIND, or a test's */
 	int fd;
 	off_t dropped; /* the page cache below this was let go */
@@ -1386,6 +1397,7 @@ int store_bulk_begin(struct store_txn *t, struct store_bulk **out)
 	b->fd = -1;
 	b->kick = STORE_BULK_KICK;
 	b->behind = STORE_BULK_BEHIND;
+	b->step = t->s->flags & STORE_PRIVATE ? STORE_BULK_STEP : 0;
 	int rc = mdb_cursor_open(t->txn, t->s->blocks, &b->cur);
 	if (rc) {
 		free(b);
@@ -1452,6 +1464,28 @@ static int bulk_drop_behind(struct store_bulk *b)
 	return 0;
 }
 
+/* A private store's bulk load: commit what is put so far (no sync) and go
+ * on in a new transaction, so that LMDB never has to spill. */
+static int bulk_step(struct store_bulk *b)
+{
+	struct store_txn *t = b->t;
+	mdb_cursor_close(b->cur);
+	b->cur = NULL;
+	int rc = mdb_txn_commit(t->txn);
+	t->txn = NULL;
+	if (rc)
+		return t->err = write_err(t->s, rc, "bulk load: commit a step");
+	if ((rc = mdb_txn_begin(t->s->env, NULL, 0, &t->txn)) != 0) {
+		t->txn = NULL;
+		return txn_fail(t, rc, "store: bulk load: begin the next step");
+	}
+	if ((rc = mdb_cursor_open(t->txn, t->s->blocks, &b->cur)) != 0)
+		return txn_fail(t, rc, "store: bulk load: open cursor");
+	b->since_step = 0;
+	b->steps++;
+	return 0;
+}
+
 int store_bulk_put(struct store_bulk *b, const uint8_t *cid, size_t cidlen,
 		   const uint8_t *data, size_t len)
 {
@@ -1495,6 +1529,9 @@ int store_bulk_put(struct store_bulk *b, const uint8_t *cid, size_t cidlen,
 		return txn_fail(t, rc, "store: write block");
 	b->stored++;
 	b->since_kick += len + cidlen;
+	b->since_step += len + cidlen;
+	if (b->step && b->since_step >= b->step && (rc = bulk_step(b)) != 0)
+		return rc;
 	if (b->since_kick >= b->kick && b->fd >= 0) {
 		/* a hint only: its failure changes nothing */
 		(void)sync_file_range(b->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
@@ -1508,6 +1545,17 @@ void store_bulk_set_window(struct store_bulk *b, uint64_t kick, uint64_t behind)
 {
 	b->kick = kick;
 	b->behind = (off_t)behind;
+}
+
+void store_bulk_set_step(struct store_bulk *b, uint64_t step)
+{
+	if (b->t->s->flags & STORE_PRIVATE)
+		b->step = step;
+}
+
+uint64_t store_bulk_steps(const struct store_bulk *b)
+{
+	return b->steps;
 }
 
 uint64_t store_bulk_dropped(const struct store_bulk *b)

@@ -382,6 +382,12 @@ int cmd_build(int argc, char **argv)
 	struct pipeline_stats st;
 	struct cid root;
 	rc = pipeline_run(o, &root, &st);
+	if (st.swept)
+		fprintf(stderr,
+			"hamt build: removed %u unfinished new store%s of %s "
+			"that killed builds left beside it (%.1f MiB)\n",
+			st.swept, st.swept == 1 ? "" : "s", o->store_dir,
+			(double)st.swept_bytes / (1 << 20));
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	free(spill);

@@ -63,6 +63,7 @@
 
 #include "hamt/bulk.h"
 #include "hamt/err.h"
+#include "store/newstore.h"
 #include "store/store.h"
 #include "tools/inputlease.h"
 #include "tools/sorter.h"
@@ -545,9 +546,19 @@ int pipeline_run(const struct pipeline_opts *o, struct cid *root,
 	}
 	if ((rc = report_bad(pl, st->bad_lines)) != 0)
 		goto out;
-	if (!pl->store && o->store_dir &&
-	    (rc = store_open(&pl->store, o->store_dir, STORE_CREATE)) != 0)
-		goto out;
+	if (!pl->store && o->store_dir) {
+		/* a new store is made aside, without a sync or a spill until
+		 * its end, and moved to its place only when it is done */
+		if ((rc = store_new_begin(o->store_dir, &pl->fresh, &st->swept,
+					  &st->swept_bytes)) != 0)
+			goto out;
+		const char *at =
+		    pl->fresh ? store_new_path(pl->fresh) : o->store_dir;
+		if ((rc = store_open(&pl->store, at,
+				     STORE_CREATE |
+					 (pl->fresh ? STORE_PRIVATE : 0))) != 0)
+			goto out;
+	}
 
 	/* 2.+3. build (threads) and write (this thread) */
 	if (pl->store)
@@ -588,6 +599,13 @@ out:
 		pthread_cond_signal(&pl->mcond);
 		pthread_mutex_unlock(&pl->mlock);
 		pthread_join(mon, NULL);
+	}
+	if (!rc && pl->fresh) {
+		/* committed and synced; closed (the monitor, which starts its
+		 * writeback, is gone), it moves to its place */
+		store_close(pl->store);
+		pl->store = NULL;
+		rc = store_new_publish(pl->fresh);
 	}
 	if (pl->pool)
 		st->mem_peak = sorter_pool_peak(pl->pool);
@@ -633,6 +651,7 @@ out:
 	sorter_pool_free(pl->pool);
 	if (pl->store != o->store)
 		store_close(pl->store);
+	store_new_free(pl->fresh); /* removed unless it was moved in place */
 	hamt_bulk_free(pl->bulk);
 	free(pl->chunk_lines);
 	free(pl->left);

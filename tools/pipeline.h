@@ -109,6 +109,9 @@ struct pipeline_stats {
 			    input file (0: the records were copied as
 			    read) */
 	double t_read, t_build, t_write, t_commit, t_total;
+	/* directories of killed builds of a new store, removed (newstore.h) */
+	unsigned swept;
+	uint64_t swept_bytes;
 };
 
 /* Run a build. `*root` gets the root CID. On a malformed line (without

@@ -158,6 +158,8 @@ struct gslot {
 	int busy;
 };
 
+struct store_new;
+
 struct pipeline {
 	const struct pipeline_opts *o;
 	const char *name; /* the input, for messages */
@@ -225,6 +227,8 @@ struct pipeline {
 	struct gslot gs[GSLOTS];
 	struct cid root;
 	struct store *store;
+	/* a new store, made beside o->store_dir and moved there at the end */
+	struct store_new *fresh;
 	uint64_t w_blocks, w_bytes, w_present;
 	double t_write_end, t_commit;
 	/* progress */

@@ -622,28 +622,27 @@ static size_t drop_check(struct store *s, const uint8_t *keys, size_t n)
 	return ok;
 }
 
-static void test_bulk_drop_behind(void)
+/* n blocks' (binary CID, index) records, sorted by CID. */
+static uint8_t *drop_keys(size_t n)
 {
-	const char *dir = test_tmpdir("bulkdrop");
-	const char *env = getenv("BULK_DROP_BLOCKS");
-	size_t n = env ? (size_t)strtoull(env, NULL, 10) : 300000;
 	uint8_t *keys = malloc(n * 44), blk[2048];
-	for (size_t i = 0; i < n; i++) {
+	CHECK(keys != NULL);
+	for (size_t i = 0; keys && i < n; i++) {
 		struct cid c;
 		drop_fill(blk, i);
 		cid_of_block(&c, CODEC_RAW, blk, drop_len(i));
 		CHECK(cid_to_bytes(&c, keys + i * 44) == 36);
 		memcpy(keys + i * 44 + 36, &i, sizeof(i));
 	}
-	qsort(keys, n, 44, drop_cmp);
+	if (keys)
+		qsort(keys, n, 44, drop_cmp);
+	return keys;
+}
 
-	struct store *s;
-	struct store_txn *t;
-	struct store_bulk *bulk;
-	CHECK_OK(store_open(&s, dir, STORE_CREATE));
-	CHECK_OK(store_txn_begin(s, &t));
-	CHECK_OK(store_bulk_begin(t, &bulk));
-	store_bulk_set_window(bulk, 1 << 20, 4 << 20);
+/* Put the blocks of keys[0..n) through `bulk`; the number put. */
+static size_t drop_put(struct store_bulk *bulk, const uint8_t *keys, size_t n)
+{
+	uint8_t blk[2048];
 	size_t put = 0;
 	for (size_t k = 0; k < n; k++) {
 		size_t i;
@@ -653,7 +652,27 @@ static void test_bulk_drop_behind(void)
 		    0)
 			put++;
 	}
-	CHECK(put == n);
+	return put;
+}
+
+static void test_bulk_drop_behind(void)
+{
+	const char *dir = test_tmpdir("bulkdrop");
+	const char *env = getenv("BULK_DROP_BLOCKS");
+	size_t n = env ? (size_t)strtoull(env, NULL, 10) : 300000;
+	uint8_t *keys = drop_keys(n);
+
+	struct store *s;
+	struct store_txn *t;
+	struct store_bulk *bulk;
+	CHECK_OK(store_open(&s, dir, STORE_CREATE));
+	CHECK_OK(store_txn_begin(s, &t));
+	CHECK_OK(store_bulk_begin(t, &bulk));
+	store_bulk_set_window(bulk, 1 << 20, 4 << 20);
+	/* not a private store: no steps, whatever is asked */
+	store_bulk_set_step(bulk, 1 << 20);
+	CHECK(drop_put(bulk, keys, n) == n);
+	CHECK(store_bulk_steps(bulk) == 0);
 	/* LMDB wrote (spilled) pages before the commit, and the load let go
 	 * of the page cache below its window: the blocks must read back
 	 * whole all the same (from disk) */
@@ -673,6 +692,44 @@ static void test_bulk_drop_behind(void)
 	free(keys);
 }
 
+/* A private store's bulk load commits in steps; the ref set in the same
+ * transaction after it and every block are there after the commit, also
+ * for an ordinary open later. */
+static void test_bulk_private_steps(void)
+{
+	const char *dir = test_tmpdir("bulkprivate");
+	size_t n = 20000;
+	uint8_t *keys = drop_keys(n);
+	struct store *s;
+	struct store_txn *t;
+	struct store_bulk *bulk;
+	struct cid root, got;
+	CHECK(cid_from_bytes(&root, keys, 36, NULL) == 0);
+	CHECK_OK(store_open(&s, dir, STORE_CREATE | STORE_PRIVATE));
+	CHECK_OK(store_txn_begin(s, &t));
+	CHECK_OK(store_bulk_begin(t, &bulk));
+	store_bulk_set_step(bulk, 1 << 20); /* ~600 blocks a step */
+	CHECK(drop_put(bulk, keys, n) == n);
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < n; i++)
+		bytes += 36 + drop_len(i);
+	CHECK(store_bulk_steps(bulk) == bytes >> 20);
+	uint64_t stored = 0, present = 0;
+	store_bulk_end(bulk, &stored, &present);
+	CHECK(stored == n && present == 0);
+	CHECK_OK(store_txn_set_ref(t, "main", &root));
+	CHECK_OK(store_txn_commit(t));
+	CHECK(drop_check(s, keys, n) == n);
+	store_close(s);
+	CHECK_OK(store_open(&s, dir, 0));
+	CHECK(drop_check(s, keys, n) == n);
+	CHECK(test_count_blocks(s) == n);
+	CHECK_OK(store_ref_get(s, "main", &got));
+	CHECK(cid_equal(&got, &root));
+	store_close(s);
+	free(keys);
+}
+
 int main(void)
 {
 	test_limited_address_space();
@@ -685,5 +742,6 @@ int main(void)
 	test_mem_backend();
 	test_threads();
 	test_bulk_drop_behind();
+	test_bulk_private_steps();
 	return test_summary();
 }

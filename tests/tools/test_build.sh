@@ -252,6 +252,85 @@ fi
 "$HAMT" build --store "$S" --ref main --format ol "$t/huge.ol" >"$t/final.out" 2>/dev/null
 check '[ $? -eq 0 ] && [ "$(ref_root "$S" main)" = "$(root_of "$t/final.out")" ]'
 
+# --- a new store is made beside its place and moved in when done ---
+# (store/newstore.h: until the build commits, DIR does not exist)
+N=$t/new
+"$HAMT" build --store "$N/a/st" --ref main --format ol "$t/huge.ol" >"$t/new.out" 2>/dev/null
+check '[ $? -eq 0 ] && [ "$(ref_root "$N/a/st" main)" = "$(root_of "$t/new.out")" ]'
+check '[ "$(ls -A "$N/a")" = st ]' # nothing left beside it
+check '[ "$(stat -c %a "$N/a/st")" = "$(mkdir "$t/mode" && stat -c %a "$t/mode")" ]'
+# the same root and blocks as a build into an existing (empty) directory,
+# which commits once, in place
+mkdir -p "$N/b/st"
+"$HAMT" build --store "$N/b/st" --ref main --format ol "$t/huge.ol" >"$t/inplace.out" 2>/dev/null
+check '[ "$(root_of "$t/new.out")" = "$(root_of "$t/inplace.out")" ]'
+check 'cmp -s <("$BLOCKS" "$N/a/st") <("$BLOCKS" "$N/b/st")'
+# SIGINT: nothing at all is left
+"$HAMT" build --store "$N/c/st" --ref main --format ol --threads 2 "$t/huge.ol" >/dev/null 2>"$t/int2.err" &
+pid=$!
+sleep 0.3
+kill -INT "$pid"
+wait "$pid"
+if [ $? -eq 130 ]; then
+	check '[ ! -e "$N/c/st" ] && [ -z "$(ls -A "$N/c" 2>/dev/null)" ]'
+fi
+# DIR made by someone else while the build ran: theirs is kept, the build
+# is thrown away
+"$HAMT" build --store "$N/e/st" --ref main --format ol --threads 2 "$t/huge.ol" >/dev/null 2>"$t/e.err" &
+pid=$!
+for _ in $(seq 1 4000); do
+	ls -d "$N"/e/.st.new-* >/dev/null 2>&1 && break
+	sleep 0.002
+done
+mkdir "$N/e/st" && echo theirs >"$N/e/st/file"
+wait "$pid"
+check '[ $? -eq 1 ] && grep -q "store $N/e/st was made by someone else while this build ran" "$t/e.err"'
+check '[ "$(cat "$N/e/st/file")" = theirs ] && [ "$(ls -A "$N/e")" = st ]'
+# kill -9 once the new store is being written: DIR still does not exist;
+# the next build of DIR removes what was left (once it is old enough
+# that no live build can have just made it) and says so
+"$HAMT" build --store "$N/d/st" --ref main --format ol --threads 2 "$t/huge.ol" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 4000); do
+	sz=$(stat -c %s "$N"/d/.st.new-*/data.mdb 2>/dev/null | head -n 1)
+	[ "${sz:-0}" -gt 4194304 ] && break
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 0.002
+done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+# killed while it wrote (its store passed 4 MiB, a tenth of the whole)
+check '[ "${sz:-0}" -gt 4194304 ] && [ ! -e "$N/d/st" ]'
+if [ ! -e "$N/d/st" ]; then
+	left=$(ls -d "$N"/d/.st.new-* 2>/dev/null)
+	check '[ -n "$left" ] && [ -s "$left/data.mdb" ]'
+	# young: left alone (its build may have just begun)
+	"$HAMT" build --store "$N/d/other" --format ol "$t/huge.ol" >/dev/null 2>&1
+	check '[ -d "$left" ]'
+	touch -d "1 hour ago" "$left"
+	# locked by a live process: left alone
+	flock -o "$left" sleep 30 >/dev/null 2>&1 &
+	lpid=$!
+	sleep 0.2
+	"$HAMT" build --store "$N/d/st" --ref main --format ol "$t/huge.ol" >"$t/d.out" 2>"$t/d.err"
+	check '[ $? -eq 0 ] && [ -d "$left" ] && ! grep -q removed "$t/d.err"'
+	pkill -P "$lpid" sleep # -o: flock itself holds the lock, not sleep
+	kill "$lpid" 2>/dev/null
+	wait "$lpid" 2>/dev/null
+	rm -rf "$N/d/st"
+	"$HAMT" build --store "$N/d/st" --ref main --format ol "$t/huge.ol" >"$t/d.out" 2>"$t/d.err"
+	check '[ $? -eq 0 ] && [ ! -e "$left" ]'
+	check 'grep -q "removed 1 unfinished new store of $N/d/st that killed builds left beside it" "$t/d.err"'
+	check '[ "$(ref_root "$N/d/st" main)" = "$(root_of "$t/new.out")" ]'
+	# a directory of that name holding anything else is not ours
+	mkdir "$N/d/.st.new-ABCDEF"
+	echo mine >"$N/d/.st.new-ABCDEF/notes"
+	touch -d "1 hour ago" "$N/d/.st.new-ABCDEF"
+	rm -rf "$N/d/st"
+	"$HAMT" build --store "$N/d/st" --ref main --format ol "$t/huge.ol" >/dev/null 2>&1
+	check '[ -s "$N/d/.st.new-ABCDEF/notes" ]'
+fi
+
 # --- progress on a terminal, and the summary ---
 # script(1) gives the build a terminal 60 columns wide; the progress line
 # is redrawn in place ("\r" + erase line) every 0.25 s, never wider than
