@@ -655,6 +655,29 @@ static size_t drop_put(struct store_bulk *bulk, const uint8_t *keys, size_t n)
 	return put;
 }
 
+/* End the bulk load of keys[0..n), set `ref` (if not NULL) to `root` in
+ * its transaction and commit; every block reads back whole, also after the
+ * store is closed and opened again (ordinarily), which is returned. */
+static struct store *drop_commit_reopen(struct store *s, const char *dir,
+					struct store_txn *t,
+					struct store_bulk *bulk,
+					const uint8_t *keys, size_t n,
+					const char *ref, const struct cid *root)
+{
+	uint64_t stored = 0, present = 0;
+	store_bulk_end(bulk, &stored, &present);
+	CHECK(stored == n && present == 0);
+	if (ref)
+		CHECK_OK(store_txn_set_ref(t, ref, root));
+	CHECK_OK(store_txn_commit(t));
+	CHECK(drop_check(s, keys, n) == n);
+	store_close(s);
+	CHECK_OK(store_open(&s, dir, 0));
+	CHECK(drop_check(s, keys, n) == n);
+	CHECK(test_count_blocks(s) == n);
+	return s;
+}
+
 static void test_bulk_drop_behind(void)
 {
 	const char *dir = test_tmpdir("bulkdrop");
@@ -679,15 +702,7 @@ static void test_bulk_drop_behind(void)
 	uint64_t dropped = store_bulk_dropped(bulk);
 	if (n >= 300000)
 		CHECK(dropped >= (uint64_t)64 << 20);
-	uint64_t stored = 0, present = 0;
-	store_bulk_end(bulk, &stored, &present);
-	CHECK(stored == n && present == 0);
-	CHECK_OK(store_txn_commit(t));
-	CHECK(drop_check(s, keys, n) == n);
-	store_close(s);
-	CHECK_OK(store_open(&s, dir, 0));
-	CHECK(drop_check(s, keys, n) == n);
-	CHECK(test_count_blocks(s) == n);
+	s = drop_commit_reopen(s, dir, t, bulk, keys, n, NULL, NULL);
 	store_close(s);
 	free(keys);
 }
@@ -714,16 +729,7 @@ static void test_bulk_private_steps(void)
 	for (size_t i = 0; i < n; i++)
 		bytes += 36 + drop_len(i);
 	CHECK(store_bulk_steps(bulk) == bytes >> 20);
-	uint64_t stored = 0, present = 0;
-	store_bulk_end(bulk, &stored, &present);
-	CHECK(stored == n && present == 0);
-	CHECK_OK(store_txn_set_ref(t, "main", &root));
-	CHECK_OK(store_txn_commit(t));
-	CHECK(drop_check(s, keys, n) == n);
-	store_close(s);
-	CHECK_OK(store_open(&s, dir, 0));
-	CHECK(drop_check(s, keys, n) == n);
-	CHECK(test_count_blocks(s) == n);
+	s = drop_commit_reopen(s, dir, t, bulk, keys, n, "main", &root);
 	CHECK_OK(store_ref_get(s, "main", &got));
 	CHECK(cid_equal(&got, &root));
 	store_close(s);

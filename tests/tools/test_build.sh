@@ -235,11 +235,14 @@ done
 check '[ $rounds -ge 3 ]'
 check '[ $mid_commit -eq 2 ]'
 # SIGINT: a clean stop with a message and status 130
-"$HAMT" build --store "$S" --ref main --format ol --threads 2 "$t/huge.ol" >/dev/null 2>"$t/int.err" &
-pid=$!
-sleep 0.3
-kill -INT "$pid"
-wait "$pid"
+sigint_build() { # STORE ERRFILE: a build of huge.ol stopped after 0.3 s
+	"$HAMT" build --store "$1" --ref main --format ol --threads 2 "$t/huge.ol" >/dev/null 2>"$2" &
+	local pid=$!
+	sleep 0.3
+	kill -INT "$pid"
+	wait "$pid"
+}
+sigint_build "$S" "$t/int.err"
 st=$?
 if [ $st -eq 130 ]; then
 	check 'grep -q "interrupted; nothing was written" "$t/int.err"'
@@ -266,12 +269,7 @@ mkdir -p "$N/b/st"
 check '[ "$(root_of "$t/new.out")" = "$(root_of "$t/inplace.out")" ]'
 check 'cmp -s <("$BLOCKS" "$N/a/st") <("$BLOCKS" "$N/b/st")'
 # SIGINT: nothing at all is left
-"$HAMT" build --store "$N/c/st" --ref main --format ol --threads 2 "$t/huge.ol" >/dev/null 2>"$t/int2.err" &
-pid=$!
-sleep 0.3
-kill -INT "$pid"
-wait "$pid"
-if [ $? -eq 130 ]; then
+if sigint_build "$N/c/st" "$t/int2.err"; [ $? -eq 130 ]; then
 	check '[ ! -e "$N/c/st" ] && [ -z "$(ls -A "$N/c" 2>/dev/null)" ]'
 fi
 # DIR made by someone else while the build ran: theirs is kept, the build
