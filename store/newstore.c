@@ -157,6 +157,26 @@ int store_new_sweep(const char *dir, uint64_t *bytes)
 	return rc;
 }
 
+/* The process's umask, read without changing it (umask(2) can only be read
+ * by setting it, which would race with other threads making files). */
+static mode_t current_umask(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[128];
+	unsigned m;
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Umask: %o", &m) == 1) {
+			fclose(f);
+			return (mode_t)m;
+		}
+	}
+	if (f)
+		fclose(f);
+	mode_t um = umask(0); /* no /proc (or before Linux 4.7) */
+	umask(um);
+	return um;
+}
+
 int store_new_begin(const char *dir, struct store_new **out, unsigned *swept,
 		    uint64_t *swept_bytes)
 {
@@ -215,9 +235,7 @@ int store_new_begin(const char *dir, struct store_new **out, unsigned *swept,
 	}
 	/* mkdtemp makes it 0700; a store directory is made 0755 (umask
 	 * applied), as store_open's mkdir would */
-	mode_t um = umask(0);
-	umask(um);
-	if (fchmod(n->fd, 0755 & ~um) != 0) {
+	if (fchmod(n->fd, 0755 & ~current_umask()) != 0) {
 		rc = err_set(-errno, "store %s: chmod %s: %s", dir, n->path,
 			     strerror(errno));
 		goto fail;
