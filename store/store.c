@@ -986,8 +986,12 @@ static void writer_release(struct store *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* Below this much free space, a failed write means the disk is full. */
-#define STORE_FULL_SLACK ((uint64_t)1 << 20)
+/* Below this much free space, a failed write means the disk is full. LMDB
+ * reports a short write as EIO, and ext4 counts as free (f_bfree, even for
+ * root) the clusters it keeps back for its own metadata, 2% of the disk up
+ * to 4096 clusters (16 MiB with 4 KiB clusters): a full ext4 still shows
+ * up to 16 MiB left. */
+#define STORE_FULL_SLACK ((uint64_t)32 << 20)
 
 /* Bytes the store's file system has left for us, or UINT64_MAX if unknown
  * (root may use the blocks reserved for it). */
@@ -1028,7 +1032,8 @@ static int write_err(struct store *s, int rc, const char *what)
 				? 0ULL
 				: (unsigned long long)(left >> 10));
 	}
-	return lmdb_err(rc, what);
+	rc = lmdb_err(rc, what);
+	return err_wrap(rc, "store %s", s->dir);
 }
 
 /* After a transaction failed for want of space: give back what it wrote

@@ -11,12 +11,13 @@ set -uo pipefail
 : "${HAMT:?}" "${TEST_TMP:?}" "${SRC:?}" "${BUILD:?}"
 mkdir -p "$TEST_TMP"
 t=$(mktemp -d "${TEST_TMP%/}/diskfull.XXXXXX")
-MOUNTED=() LOOP=
+MOUNTED=() LOOP= LOOP2=
 cleanup() {
 	for ((i = ${#MOUNTED[@]} - 1; i >= 0; i--)); do
 		umount "${MOUNTED[$i]}" 2>/dev/null || umount -l "${MOUNTED[$i]}" 2>/dev/null
 	done
 	[ -n "$LOOP" ] && losetup -d "$LOOP" 2>/dev/null
+	[ -n "$LOOP2" ] && losetup -d "$LOOP2" 2>/dev/null
 	rm -rf "$t"
 }
 trap cleanup EXIT
@@ -117,6 +118,30 @@ if mount_tmpfs "$t/dev" 48m && truncate -s 1G "$t/dev/img" &&
 	echo "writeback failure: $(dmesg 2>/dev/null | grep -c "I/O error.*loop") I/O errors in the kernel log"
 else
 	echo "SKIP: writeback failure (no loop device or mkfs.ext4 here)"
+fi
+
+# --- a new store (made aside, committed in 256 MiB steps) on a full ext4 ---
+# ext4 keeps up to 16 MiB back for itself, which statfs counts as free,
+# and LMDB reports the short write as EIO: still "No space left"
+section "a new store on an ext4 disk that fills up during the build"
+if mount_tmpfs "$t/dev2" 300m && truncate -s 280M "$t/dev2/img" &&
+	LOOP2=$(losetup -f --show "$t/dev2/img" 2>/dev/null) &&
+	mkfs.ext4 -q -E lazy_itable_init=1,nodiscard "$LOOP2" 2>/dev/null &&
+	mkdir -p "$t/ext2" && mount "$LOOP2" "$t/ext2" 2>/dev/null; then
+	MOUNTED+=("$t/ext2")
+	used0=$(df --output=used -k "$t/ext2" | tail -n 1)
+	"$GEN" 1200000 9 >"$t/huge.ol" # ~370 MiB, 300 MiB of records
+	expect_err "a new store larger than the disk" \
+		'"$HAMT" build --store "$t/ext2/a/s" --ref main --format ol --tmp "$t" "$t/huge.ol"' \
+		"store .*: No space left on device .*nothing of this transaction was committed"
+	# nothing at DIR, nothing beside it, and the space is free again
+	check '[ ! -e "$t/ext2/a/s" ] && [ -z "$(ls -A "$t/ext2/a")" ]'
+	sync -f "$t/ext2" # ext4 frees a deleted file's blocks at its commit
+	used1=$(df --output=used -k "$t/ext2" | tail -n 1)
+	check '[ "$used1" -le $((used0 + 64)) ]' # the new directory a/ only
+	rm -f "$t/huge.ol"
+else
+	echo "SKIP: a new store on a full ext4 (no loop device or mkfs.ext4 here)"
 fi
 
 finish
