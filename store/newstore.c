@@ -124,6 +124,9 @@ out:
 	return rc;
 }
 
+/* Remove the private directories of killed builds of `base` in `parent`:
+ * the number removed (their bytes on disk added to `*bytes`), or a
+ * negative errno. */
 static int sweep_in(const char *parent, const char *base, uint64_t *bytes)
 {
 	DIR *d = opendir(parent);
@@ -141,20 +144,6 @@ static int sweep_in(const char *parent, const char *base, uint64_t *bytes)
 	}
 	closedir(d);
 	return rc < 0 ? rc : n;
-}
-
-int store_new_sweep(const char *dir, uint64_t *bytes)
-{
-	char *parent = NULL, *base = NULL;
-	uint64_t b = 0;
-	int rc = split(dir, &parent, &base);
-	if (rc > 0)
-		rc = sweep_in(parent, base, &b);
-	free(parent);
-	free(base);
-	if (bytes)
-		*bytes = b;
-	return rc;
 }
 
 /* The process's umask, read without changing it (umask(2) can only be read

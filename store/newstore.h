@@ -9,8 +9,8 @@
  *
  * The directory is flock()ed while its build runs. One left by a build
  * that was killed (SIGKILL, power loss) is removed by the next
- * store_new_begin() for the same DIR (store_new_sweep()): unlocked, and
- * its entries no younger than STORE_NEW_STALE_S.
+ * store_new_begin() for the same DIR: if it is unlocked, holds nothing but
+ * a store's files and last changed at least STORE_NEW_STALE_S ago.
  *
  * Functions return 0 or a negative errno with a message (err.h).
  */
@@ -44,10 +44,5 @@ int store_new_publish(struct store_new *n);
 /* Unless published, remove the private directory and what the store made
  * in it (data.mdb, lock.mdb); then unlock and free. NULL is a no-op. */
 void store_new_free(struct store_new *n);
-
-/* Remove the private directories of killed builds of `dir` (unlocked, no
- * other entries than a store's, old enough). The number removed (and
- * their bytes on disk in `*bytes`, may be NULL), or a negative errno. */
-int store_new_sweep(const char *dir, uint64_t *bytes);
 
 #endif
