@@ -1372,6 +1372,22 @@ void store_txn_abort(struct store_txn *t)
  * MiB of blocks fill about 300 MiB of pages, under LMDB's dirty-page limit
  * of 128k pages (512 MiB), so it never spills. */
 #define STORE_BULK_STEP ((uint64_t)256 << 20)
+/* A load into a store that has blocks already looks each block up, and the
+ * lookups, in CID order, walk the pages of a store that was built in CID
+ * order from the start of its file to the end. Left to page faults, each
+ * miss reads the 8 MiB around it and waits for them (measured: 10M-record
+ * store, 3.3 GB, not cached: 7-8.5 s of lookups against 2.6 s cached). So
+ * the load reads ahead of where its lookups are (the place in the file of
+ * the block last found present), STORE_BULK_RA_CHUNK at a time, keeping
+ * STORE_BULK_RA_AHEAD asked for; and every STORE_BULK_RA_TRIM it has moved
+ * on, it unmaps the pages of the map it has left behind, which stay in the
+ * page cache but no longer count in the process's RSS (they did: 4.7 GB
+ * for that load). Both are hints: a store laid out otherwise only reads
+ * ahead for nothing, and an unmapped page a lookup needs again faults back
+ * in from the page cache. */
+#define STORE_BULK_RA_CHUNK ((uint64_t)16 << 20)
+#define STORE_BULK_RA_AHEAD ((uint64_t)96 << 20)
+#define STORE_BULK_RA_TRIM ((uint64_t)256 << 20)
 
 struct store_bulk {
 	struct store_txn *t;
@@ -1387,6 +1403,14 @@ struct store_bulk {
 	off_t behind;  /* STORE_BULK_BEHIND, or a test's */
 	int fd;
 	off_t dropped; /* the page cache below this was let go */
+	/* read-ahead of a load into a non-empty store (offsets in data.mdb) */
+	uint8_t *map_lo; /* where data.mdb is mapped, NULL: unknown */
+	size_t map_len;
+	uint64_t ra_next;  /* asked for up to here */
+	uint64_t ra_pos;   /* where the last present block was found */
+	uint64_t trimmed;  /* unmapped up to here */
+	uint64_t ra_bytes; /* asked for in all */
+	uint64_t ra_chunk, ra_ahead, ra_trim; /* STORE_BULK_RA_*, or a test's */
 };
 
 int store_bulk_begin(struct store_txn *t, struct store_bulk **out)
@@ -1402,6 +1426,9 @@ int store_bulk_begin(struct store_txn *t, struct store_bulk **out)
 	b->fd = -1;
 	b->kick = STORE_BULK_KICK;
 	b->behind = STORE_BULK_BEHIND;
+	b->ra_chunk = STORE_BULK_RA_CHUNK;
+	b->ra_ahead = STORE_BULK_RA_AHEAD;
+	b->ra_trim = STORE_BULK_RA_TRIM;
 	b->step = t->s->flags & STORE_PRIVATE ? STORE_BULK_STEP : 0;
 	int rc = mdb_cursor_open(t->txn, t->s->blocks, &b->cur);
 	if (rc) {
@@ -1427,6 +1454,14 @@ int store_bulk_begin(struct store_txn *t, struct store_bulk **out)
 	mdb_filehandle_t fd;
 	if (mdb_env_get_fd(t->s->env, &fd) == 0)
 		b->fd = fd;
+	if (!b->appending && b->fd >= 0) {
+		pthread_mutex_lock(&t->s->lock);
+		if (!t->s->map_lo)
+			find_map(t->s);
+		b->map_lo = t->s->map_lo;
+		b->map_len = t->s->map_len;
+		pthread_mutex_unlock(&t->s->lock);
+	}
 	*out = b;
 	return 0;
 }
@@ -1467,6 +1502,43 @@ static int bulk_drop_behind(struct store_bulk *b)
 			    POSIX_FADV_DONTNEED);
 	b->dropped = end;
 	return 0;
+}
+
+/* A block was found present at `at` (LMDB's pointer to its bytes: in the
+ * map, or in a page this transaction changed, which is not): keep reading
+ * ahead of that place and let go of the map behind it. */
+static void bulk_read_ahead(struct store_bulk *b, const void *at)
+{
+	const uint8_t *p = at;
+	if (!b->map_lo || p < b->map_lo || p >= b->map_lo + b->map_len)
+		return;
+	uint64_t pos = (uint64_t)(p - b->map_lo);
+	if (pos > b->ra_next || pos < b->trimmed) {
+		/* past the window or back behind it: start again here
+		 * (within a page LMDB keeps items from its end down, so
+		 * small steps back are the rule) */
+		b->ra_next = pos & ~(uint64_t)4095;
+		b->trimmed = b->ra_next;
+		b->ra_pos = pos;
+	} else if (pos > b->ra_pos) {
+		b->ra_pos = pos;
+	}
+	while (b->ra_next < b->ra_pos + b->ra_ahead) {
+		/* a hint: its failure changes nothing */
+		(void)posix_fadvise(b->fd, (off_t)b->ra_next,
+				    (off_t)b->ra_chunk, POSIX_FADV_WILLNEED);
+		b->ra_next += b->ra_chunk;
+		b->ra_bytes += b->ra_chunk;
+	}
+	uint64_t behind = b->ra_pos - b->trimmed;
+	if (behind > b->ra_chunk && behind - b->ra_chunk >= b->ra_trim) {
+		/* keep the last chunk: the cursor's pages may lie there */
+		uint64_t end = (b->ra_pos - b->ra_chunk) & ~(uint64_t)4095;
+		/* a read-only map (no MDB_WRITEMAP): nothing is lost */
+		madvise(b->map_lo + b->trimmed, end - b->trimmed,
+			MADV_DONTNEED);
+		b->trimmed = end;
+	}
 }
 
 /* A private store's bulk load: commit what is put so far (no sync) and go
@@ -1528,6 +1600,7 @@ int store_bulk_put(struct store_bulk *b, const uint8_t *cid, size_t cidlen,
 				b->appending ? MDB_APPEND : MDB_NOOVERWRITE);
 	if (rc == MDB_KEYEXIST && !b->appending) {
 		b->present++;
+		bulk_read_ahead(b, v.mv_data);
 		return 0;
 	}
 	if (rc)
@@ -1556,6 +1629,19 @@ void store_bulk_set_step(struct store_bulk *b, uint64_t step)
 {
 	if (b->t->s->flags & STORE_PRIVATE)
 		b->step = step;
+}
+
+void store_bulk_set_read_ahead(struct store_bulk *b, uint64_t chunk,
+			       uint64_t ahead, uint64_t trim)
+{
+	b->ra_chunk = chunk ? chunk : 4096;
+	b->ra_ahead = ahead;
+	b->ra_trim = trim;
+}
+
+uint64_t store_bulk_read_ahead(const struct store_bulk *b)
+{
+	return b->ra_bytes;
 }
 
 uint64_t store_bulk_steps(const struct store_bulk *b)

@@ -169,6 +169,14 @@ void store_bulk_set_window(struct store_bulk *b, uint64_t kick,
 /* Bytes put between the commits of a bulk load into a STORE_PRIVATE store
  * (ignored otherwise; 0: none). Tests set small figures. */
 void store_bulk_set_step(struct store_bulk *b, uint64_t step);
+/* A load into a store that has blocks already reads ahead of its lookups
+ * in the store file and unmaps the pages it has left behind (see store.c:
+ * 16 MiB asked for at a time, 96 MiB ahead, unmapped past 256 MiB behind).
+ * Tests set smaller figures here (`trim` UINT64_MAX: never unmap); the
+ * bytes asked for so far. Neither changes what is stored. */
+void store_bulk_set_read_ahead(struct store_bulk *b, uint64_t chunk,
+			       uint64_t ahead, uint64_t trim);
+uint64_t store_bulk_read_ahead(const struct store_bulk *b);
 /* Commits a bulk load into a STORE_PRIVATE store has made so far. */
 uint64_t store_bulk_steps(const struct store_bulk *b);
 /* The first bytes of the store file whose page cache the load has let go

@@ -736,6 +736,84 @@ static void test_bulk_private_steps(void)
 	free(keys);
 }
 
+/* Resident KiB of this process's mapping of `path` (/proc/self/smaps),
+ * or -1 if it is not mapped. */
+static long map_rss_kib(const char *path)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[4096];
+	long rss = -1;
+	int in = 0;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
+			size_t n = strlen(line), pl = strlen(path);
+			in =
+			    n > pl && strncmp(line + n - pl - 1, path, pl) == 0;
+			continue;
+		}
+		long kib;
+		if (in && sscanf(line, "Rss: %ld kB", &kib) == 1)
+			rss = (rss < 0 ? 0 : rss) + kib;
+	}
+	fclose(f);
+	return rss;
+}
+
+/* A load into a store that has the blocks already looks every one up: it
+ * reads ahead of its lookups in the file and unmaps what it has left
+ * behind (here 1 MiB at a time, 4 MiB ahead, unmapped past 4 MiB behind,
+ * on a ~40 MB store); with unmapping off, the same load leaves the whole
+ * file mapped, which shows that the figure read is the one that counts. */
+static void test_bulk_read_ahead(void)
+{
+	const char *dir = test_tmpdir("bulkra");
+	size_t n = 20000;
+	uint8_t *keys = drop_keys(n);
+	char path[4096];
+	struct stat st;
+	struct store *s;
+	struct store_txn *t;
+	struct store_bulk *bulk;
+	uint64_t stored, present;
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	CHECK_OK(store_open(&s, dir, STORE_CREATE));
+	CHECK_OK(store_txn_begin(s, &t));
+	CHECK_OK(store_bulk_begin(t, &bulk));
+	CHECK(drop_put(bulk, keys, n) == n);
+	CHECK(store_bulk_read_ahead(bulk) == 0); /* appended: no lookups */
+	s = drop_commit_reopen(s, dir, t, bulk, keys, n, NULL, NULL);
+	CHECK(stat(path, &st) == 0 && st.st_size > (30 << 20));
+
+	for (int trim = 1; trim >= 0; trim--) {
+		CHECK_OK(store_txn_begin(s, &t));
+		CHECK_OK(store_bulk_begin(t, &bulk));
+		store_bulk_set_read_ahead(bulk, 1 << 20, 4 << 20,
+					  trim ? 4 << 20 : UINT64_MAX);
+		CHECK(drop_put(bulk, keys, n) == n);
+		long rss = map_rss_kib(path);
+		uint64_t asked = store_bulk_read_ahead(bulk);
+		store_bulk_end(bulk, &stored, &present);
+		CHECK(stored == 0 && present == n);
+		store_txn_abort(t);
+		CHECK(asked >= (uint64_t)st.st_size * 3 / 4);
+		if (trim)
+			CHECK(rss >= 0 && rss <= 16 * 1024);
+		else
+			CHECK(rss >= (long)(st.st_size >> 10) * 3 / 4);
+		if (trim ? rss > 16 * 1024
+			 : rss < (long)(st.st_size >> 10) * 3 / 4)
+			fprintf(stderr,
+				"bulkra: trim %d: %ld KiB of %lld mapped\n",
+				trim, rss, (long long)st.st_size >> 10);
+	}
+	CHECK(drop_check(s, keys, n) == n);
+	store_close(s);
+	free(keys);
+}
+
 int main(void)
 {
 	test_limited_address_space();
@@ -749,5 +827,6 @@ int main(void)
 	test_threads();
 	test_bulk_drop_behind();
 	test_bulk_private_steps();
+	test_bulk_read_ahead();
 	return test_summary();
 }
