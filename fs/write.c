@@ -589,9 +589,25 @@ int fs_commit(struct fs *fs)
 	struct fs_view *nv = NULL;
 	pthread_rwlock_wrlock(&fs->view_lock);
 	struct fs_view *old = fs->view;
-	int rc =
-	    stagebuf_commit(fs->stage, fs->is_ref ? fs->root_arg : NULL,
-			    hamt_root(old->map), fs->cache, &new_root, &st);
+	/* The ref may have moved since this mount read it (hamt build, hamt
+	 * commit, or another mount that has since gone): the staged changes
+	 * go on top of where it is now, as `hamt commit` would put them, and
+	 * the view moves there. (Should it move again before the commit's
+	 * transaction, the commit fails with ESTALE and changes nothing.) */
+	const struct cid *base = hamt_root(old->map);
+	struct cid cur;
+	if (fs->is_ref && store_ref_get(fs->store, fs->root_arg, &cur) == 0 &&
+	    !cid_equal(&cur, base)) {
+		char was[CID_MAX_TEXT];
+		fs_log(
+		    "ref %s moved to %s outside this mount, which showed %s: "
+		    "the staged changes go on top of %s",
+		    fs->root_arg, cid_format(&cur, txt), cid_format(base, was),
+		    txt);
+		base = &cur;
+	}
+	int rc = stagebuf_commit(fs->stage, fs->is_ref ? fs->root_arg : NULL,
+				 base, fs->cache, &new_root, &st);
 	if (!rc && !cid_equal(&new_root, hamt_root(old->map))) {
 		nv = calloc(1, sizeof(*nv));
 		rc = nv ? hamt_open(&nv->map, fs->store, &new_root)

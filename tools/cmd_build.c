@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "hamt/err.h"
+#include "store/staging.h"
+#include "store/store.h"
 #include "tools/cmd.h"
 #include "tools/pipeline.h"
 
@@ -335,6 +337,27 @@ static void summary(const struct pipeline_stats *st, const struct cid *root,
 	(void)txt;
 }
 
+/* A ref built over may have changes staged on it (by a mount of it, or
+ * hamt put): say so, and where they go. Only a note: a store that cannot
+ * be opened again here just gets none. */
+static void note_staged(const struct pipeline_opts *o)
+{
+	struct store *s = NULL;
+	uint64_t n = 0;
+	if (!o->store_dir || !o->ref ||
+	    store_open(&s, o->store_dir, STORE_RDONLY) != 0)
+		return;
+	if (staging_count(s, o->ref, &n) == 0 && n > 0)
+		fprintf(stderr,
+			"hamt build: ref %s has %llu staged change%s (made "
+			"through a mount of it or hamt put): they stay staged "
+			"and go on top of the new root at the next commit "
+			"(hamt commit, or setfattr -n user.hamtfs.commit on "
+			"the mount)\n",
+			o->ref, (unsigned long long)n, n == 1 ? "" : "s");
+	store_close(s);
+}
+
 int cmd_build(int argc, char **argv)
 {
 	struct build_cmd b = {0};
@@ -400,6 +423,7 @@ int cmd_build(int argc, char **argv)
 		return cmd_fail(NULL);
 	char txt[CID_MAX_TEXT];
 	summary(&st, &root, o->link);
+	note_staged(o);
 	printf("%s\n", cid_format(&root, txt));
 	return 0;
 }

@@ -91,6 +91,22 @@ expect_err "missing record file" '"$HAMT" put "${P[@]}" k "$t/none"' "none"
 expect_err "bad ref name" '"$HAMT" put --store "$S" --ref "a b" k "$t/one"' "ref|area"
 expect_err "commit with a bad ref name" '"$HAMT" commit --store "$S" --ref "a b"' "ref name"
 
+# --- a build over a ref with staged changes: said, and they stay staged
+S2=$t/store2
+P2=(--store "$S2" --ref main)
+printf 'k1\tv1\nk2\tv2\n' > "$t/b1.tsv"
+"$HAMT" build "${P2[@]}" "$t/b1.tsv" >/dev/null 2>"$t/b1.err"
+check '! grep -q staged "$t/b1.err"'                     # nothing staged: no note
+check 'printf "S" | "$HAMT" put "${P2[@]}" k3'
+check '"$HAMT" rm "${P2[@]}" k1'
+printf 'k1\tw1\nk2\tw2\nk4\tw4\n' > "$t/b2.tsv"
+"$HAMT" build "${P2[@]}" "$t/b2.tsv" >/dev/null 2>"$t/b2.err"
+check 'grep -q "ref main has 2 staged changes" "$t/b2.err"'
+check '[ "$("$HAMT" get --store "$S2" main k2)" = w2 ]'
+root_b=$("$HAMT" commit "${P2[@]}" 2>/dev/null)
+printf 'k2\tw2\nk3\tS\nk4\tw4\n' > "$t/b.want"
+check '[ -n "$root_b" ] && [ "$root_b" = "$("$HAMT" build --store "$t/bfresh" "$t/b.want" 2>/dev/null | tail -n 1)" ]'
+
 # (commits killed with SIGKILL at random moments: tests/tools/test_crash.sh)
 
 finish
