@@ -864,8 +864,6 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			const char *value, size_t size, int flags)
 {
-	(void)value;
-	(void)size;
 	(void)flags;
 	if (FS(req)->readonly) {
 		fuse_reply_err(req, EROFS);
@@ -881,6 +879,16 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		fs_log("commit refused: uid %u is not the mount's owner",
 		       (unsigned)ctx->uid);
 		fuse_reply_err(req, EPERM);
+		return;
+	}
+	/* "1" (or "1\n", as echo writes it): a 0 or anything else must not
+	 * commit by surprise */
+	if (!((size == 1 || (size == 2 && value[1] == '\n')) &&
+	      value[0] == '1')) {
+		fs_log("commit refused: %s takes the value 1 (setfattr -n %s "
+		       "-v 1 MOUNTPOINT), not %zu other byte%s",
+		       XA_COMMIT, XA_COMMIT, size, size == 1 ? "" : "s");
+		fuse_reply_err(req, EINVAL);
 		return;
 	}
 	int rc = fs_commit(FS(req));

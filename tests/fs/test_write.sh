@@ -124,6 +124,12 @@ done
 # --- commit: the same root as a fresh build of the final records ----------
 section "commit: the same root as a fresh build of the final records"
 staged=$(getfattr --only-values -n user.hamtfs.staged "$M")
+# only the value 1 commits: 0, 2 or nothing at all is EINVAL, and nothing moves
+for v in 0 2 "" yes; do
+	check '[ "$(pyerr "os.setxattr(M, \"user.hamtfs.commit\", b\"$v\")")" = EINVAL ]'
+done
+check '[ "$(getfattr --only-values -n user.hamtfs.staged "$M")" = "$staged" ]'
+check '[ "$(getfattr --only-values -n user.hamtfs.root "$M")" = "$root0" ]'
 check 'setfattr -n user.hamtfs.commit -v 1 "$M"'
 root1=$(getfattr --only-values -n user.hamtfs.root "$M")
 check '[ "$root1" != "$root0" ] && [ "$(getfattr --only-values -n user.hamtfs.staged "$M")" = 0 ]'
@@ -133,8 +139,8 @@ check '[ "$("$HAMT" build --store "$T/fresh" "$T/final.tsv" 2>/dev/null | tail -
 check '"$HAMT" verify --store "$S" main >/dev/null'
 check '[ "$(stat -c %Y "$M/r-1")" = "$(stat -c %Y "$T/src/r-1")" ]'   # mtime kept
 check '! getfattr -n user.hamtfs.error "$M" 2>/dev/null'
-# nothing staged: a no-op that keeps the root
-check 'setfattr -n user.hamtfs.commit -v 1 "$M"'
+# nothing staged: a no-op that keeps the root ("1\n" is 1 too)
+check '[ "$(pyerr "os.setxattr(M, \"user.hamtfs.commit\", b\"1\\n\")")" = ok ]'
 check '[ "$(getfattr --only-values -n user.hamtfs.root "$M")" = "$root1" ]'
 umount_fs "$M"
 # mtime and mode survive a remount: a second rsync transfers nothing
