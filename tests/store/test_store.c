@@ -622,21 +622,28 @@ static size_t drop_check(struct store *s, const uint8_t *keys, size_t n)
 	return ok;
 }
 
-/* n blocks' (binary CID, index) records, sorted by CID. */
-static uint8_t *drop_keys(size_t n)
+/* The (binary CID, index) records of blocks first..first+n-1, sorted by
+ * CID. */
+static uint8_t *drop_keys_at(size_t first, size_t n)
 {
 	uint8_t *keys = malloc(n * 44), blk[2048];
 	CHECK(keys != NULL);
-	for (size_t i = 0; keys && i < n; i++) {
+	for (size_t k = 0; keys && k < n; k++) {
 		struct cid c;
+		size_t i = first + k;
 		drop_fill(blk, i);
 		cid_of_block(&c, CODEC_RAW, blk, drop_len(i));
-		CHECK(cid_to_bytes(&c, keys + i * 44) == 36);
-		memcpy(keys + i * 44 + 36, &i, sizeof(i));
+		CHECK(cid_to_bytes(&c, keys + k * 44) == 36);
+		memcpy(keys + k * 44 + 36, &i, sizeof(i));
 	}
 	if (keys)
 		qsort(keys, n, 44, drop_cmp);
 	return keys;
+}
+
+static uint8_t *drop_keys(size_t n)
+{
+	return drop_keys_at(0, n);
 }
 
 /* Put the blocks of keys[0..n) through `bulk`; the number put. */
@@ -766,7 +773,8 @@ static long map_rss_kib(const char *path)
  * reads ahead of its lookups in the file and unmaps what it has left
  * behind (here 1 MiB at a time, 4 MiB ahead, unmapped past 4 MiB behind,
  * on a ~40 MB store); with unmapping off, the same load leaves the whole
- * file mapped, which shows that the figure read is the one that counts. */
+ * file mapped, which shows that the figure read is the one that counts.
+ * The same for a load of blocks that are all new. */
 static void test_bulk_read_ahead(void)
 {
 	const char *dir = test_tmpdir("bulkra");
@@ -809,9 +817,27 @@ static void test_bulk_read_ahead(void)
 				"bulkra: trim %d: %ld KiB of %lld mapped\n",
 				trim, rss, (long long)st.st_size >> 10);
 	}
+	/* blocks the store does not have, whose CIDs fall between its own:
+	 * every lookup misses, and the read-ahead learns where they are
+	 * from the lookups it makes apart now and then */
+	uint8_t *more = drop_keys_at(n, n);
+	CHECK_OK(store_txn_begin(s, &t));
+	CHECK_OK(store_bulk_begin(t, &bulk));
+	store_bulk_set_read_ahead(bulk, 1 << 20, 4 << 20, 4 << 20);
+	CHECK(drop_put(bulk, more, n) == n);
+	long rss = map_rss_kib(path);
+	uint64_t asked = store_bulk_read_ahead(bulk);
+	store_bulk_end(bulk, &stored, &present);
+	CHECK(stored == n && present == 0);
+	CHECK(asked >= (uint64_t)st.st_size * 3 / 4);
+	CHECK(rss >= 0 && rss <= 16 * 1024);
+	CHECK_OK(store_txn_commit(t));
 	CHECK(drop_check(s, keys, n) == n);
+	CHECK(drop_check(s, more, n) == n);
+	CHECK(test_count_blocks(s) == 2 * n);
 	store_close(s);
 	free(keys);
+	free(more);
 }
 
 int main(void)
