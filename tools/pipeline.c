@@ -606,6 +606,16 @@ out:
 		store_close(pl->store);
 		pl->store = NULL;
 		rc = store_new_publish(pl->fresh);
+	} else if (rc && pl->fresh && rc != -ECANCELED && rc != -EINTR) {
+		/* the message may name the private directory, which goes
+		 * below: say what it was and that DIR was never made */
+		char *m = strdup(err_msg());
+		rc = err_set(rc,
+			     "%s (the new store %s was being made in %s, "
+			     "which is removed: nothing was made at %s)",
+			     m ? m : "", o->store_dir,
+			     store_new_path(pl->fresh), o->store_dir);
+		free(m);
 	}
 	if (pl->pool)
 		st->mem_peak = sorter_pool_peak(pl->pool);
