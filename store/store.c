@@ -1411,7 +1411,7 @@ struct store_bulk {
 	uint8_t *map_lo; /* where data.mdb is mapped, NULL: unknown */
 	size_t map_len;
 	uint64_t ra_next;  /* asked for up to here */
-	uint64_t ra_pos;   /* where the last present block was found */
+	uint64_t ra_pos;   /* the furthest place a lookup reached */
 	uint64_t trimmed;  /* unmapped up to here */
 	uint64_t ra_bytes; /* asked for in all */
 	uint64_t lookups;  /* puts not appended */
@@ -1509,9 +1509,11 @@ static int bulk_drop_behind(struct store_bulk *b)
 	return 0;
 }
 
-/* A block was found present at `at` (LMDB's pointer to its bytes: in the
- * map, or in a page this transaction changed, which is not): keep reading
- * ahead of that place and let go of the map behind it. */
+/* A lookup found a block at `at`: the one looked for, or the one after it
+ * (LMDB's pointer to its bytes: in the map, or in a page this transaction
+ * changed, which is not). Keep reading ahead of that place and let go of
+ * the map behind it. The map does not move: the store sets its size only
+ * when it opens. */
 static void bulk_read_ahead(struct store_bulk *b, const void *at)
 {
 	const uint8_t *p = at;
