@@ -589,22 +589,35 @@ int fs_commit(struct fs *fs)
 	struct fs_view *nv = NULL;
 	pthread_rwlock_wrlock(&fs->view_lock);
 	struct fs_view *old = fs->view;
-	/* The ref may have moved since this mount read it (hamt build, hamt
-	 * commit, or another mount that has since gone): the staged changes
-	 * go on top of where it is now, as `hamt commit` would put them, and
-	 * the view moves there. (Should it move again before the commit's
-	 * transaction, the commit fails with ESTALE and changes nothing.) */
+	/* The ref may have moved since this mount read it (hamt build over
+	 * it): the staged changes could go on top of its new root, as hamt
+	 * commit puts them, but the kernel holds this view's attributes and
+	 * pages for a day, and would go on showing them for the files the
+	 * move changed. So the commit is refused, saying what to do; a new
+	 * mount shows the new root with the staging over it. (A move during
+	 * the commit's own transaction fails the same way, in staging.c;
+	 * with nothing staged the commit stays a no-op.) */
 	const struct cid *base = hamt_root(old->map);
 	struct cid cur;
-	if (fs->is_ref && store_ref_get(fs->store, fs->root_arg, &cur) == 0 &&
+	if (fs->is_ref && stagebuf_count(fs->stage) > 0 &&
+	    store_ref_get(fs->store, fs->root_arg, &cur) == 0 &&
 	    !cid_equal(&cur, base)) {
 		char was[CID_MAX_TEXT];
-		fs_log(
-		    "ref %s moved to %s outside this mount, which showed %s: "
-		    "the staged changes go on top of %s",
-		    fs->root_arg, cid_format(&cur, txt), cid_format(base, was),
-		    txt);
-		base = &cur;
+		int rc =
+		    err_set(-ESTALE,
+			    "ref %s moved to %s outside this mount, which "
+			    "shows %s: nothing committed; the staged "
+			    "changes stay, and go on top of %s at a commit "
+			    "after the mount is mounted again",
+			    fs->root_arg, cid_format(&cur, txt),
+			    cid_format(base, was), txt);
+		pthread_mutex_lock(&fs->err_lock);
+		snprintf(fs->last_error, sizeof(fs->last_error), "%s",
+			 err_msg());
+		pthread_mutex_unlock(&fs->err_lock);
+		pthread_rwlock_unlock(&fs->view_lock);
+		fs_log("commit failed: %s", err_msg());
+		return rc;
 	}
 	int rc = stagebuf_commit(fs->stage, fs->is_ref ? fs->root_arg : NULL,
 				 base, fs->cache, &new_root, &st);

@@ -352,9 +352,10 @@ static void note_staged(const struct pipeline_opts *o)
 			"hamt build: ref %s has %llu staged change%s (made "
 			"through a mount of it or hamt put): they stay staged "
 			"and go on top of the new root at the next commit "
-			"(hamt commit, or setfattr -n user.hamtfs.commit on "
-			"the mount)\n",
-			o->ref, (unsigned long long)n, n == 1 ? "" : "s");
+			"(hamt commit; a mount of %s refuses to commit until "
+			"it is mounted again)\n",
+			o->ref, (unsigned long long)n, n == 1 ? "" : "s",
+			o->ref);
 	store_close(s);
 }
 

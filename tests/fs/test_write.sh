@@ -464,8 +464,8 @@ check 'grep -q "\"fa\": record would be 2097152 bytes" "$T/ml.log"'
 check 'grep -q "\"too%2Fbig\": record would be 1048577 bytes" "$T/ml.log"'
 check 'grep -q "\"seed\": record would be 2097152 bytes" "$T/ml.log"'
 
-# --- the ref moved under the mount: the commit goes on top of its new root --
-section "the ref moved under the mount (hamt build): the commit goes on top of the new root"
+# --- the ref moved under the mount: the commit is refused until a remount --
+section "the ref moved under the mount (hamt build): refused, then committed after a remount"
 RB=$T/rebase
 seq 1 50 | awk '{ printf "a-%d\tone %d\n", $1, $1 }' > "$T/rb1.tsv"
 "$HAMT" build --store "$RB" --ref main "$T/rb1.tsv" >/dev/null 2>&1
@@ -473,20 +473,29 @@ mkdir -p "$T/mrb"; MOUNTS+=("$T/mrb")
 "$HAMTFS" -f -o store="$RB" main "$T/mrb" 2>"$T/mrb.log" &
 rbpid=$!
 check 'wait_mounted "$T/mrb"'
+check '[ "$(cat "$T/mrb/a-1")" = "one 1" ]'
 printf 'staged' > "$T/mrb/s-1"; rm "$T/mrb/a-2"; printf 'over' > "$T/mrb/a-3"
 sync "$T/mrb/a-3"   # an fsync: the mount's staged changes are in the store now
 seq 1 50 | awk '{ printf "a-%d\ttwo %d\n", $1, $1 }' > "$T/rb2.tsv"
 moved=$("$HAMT" build --store "$RB" --ref main "$T/rb2.tsv" 2>"$T/rb.err" | tail -n 1)
 check 'grep -q "ref main has 3 staged changes" "$T/rb.err"'
-check '[ "$(cat "$T/mrb/a-1")" = "one 1" ]'   # the mount shows its root until it commits
+setfattr -n user.hamtfs.commit -v 1 "$T/mrb" 2>"$T/rb.sf"
+check '[ $? -ne 0 ] && grep -q "Stale file handle" "$T/rb.sf"'
+check 'getfattr --only-values -n user.hamtfs.error "$T/mrb" | grep -q "ref main moved to $moved outside this mount"'
+check '[ "$(getfattr --only-values -n user.hamtfs.staged "$T/mrb")" = 3 ]'
+check '[ "$(cat "$T/mrb/a-1")" = "one 1" ] && [ "$(cat "$T/mrb/s-1")" = staged ]'
+check '[ "$("$HAMT" verify --store "$RB" main | head -n 1)" = "ok $moved" ]'
+umount_fs "$T/mrb"; wait "$rbpid"
+check 'grep -q "commit failed: ref main moved to $moved" "$T/mrb.log"'
+# mounted again: the new root with the staging over it, and the commit
+check 'mount_fs "$RB" main "$T/mrb"'
+check '[ "$(cat "$T/mrb/a-1")" = "two 1" ] && [ ! -e "$T/mrb/a-2" ] && [ "$(cat "$T/mrb/a-3")" = over ] && [ "$(cat "$T/mrb/s-1")" = staged ]'
 check 'setfattr -n user.hamtfs.commit -v 1 "$T/mrb"'
 { grep -v -e "^a-2	" -e "^a-3	" "$T/rb2.tsv"; printf 'a-3\tover\ns-1\tstaged\n'; } > "$T/rb.want"
 want=$("$HAMT" build --store "$T/rbfresh" "$T/rb.want" 2>/dev/null | tail -n 1)
 check '[ -n "$want" ] && [ "$(getfattr --only-values -n user.hamtfs.root "$T/mrb")" = "$want" ]'
 check '[ "$("$HAMT" verify --store "$RB" main | head -n 1)" = "ok $want" ]'
-check '[ "$(cat "$T/mrb/a-1")" = "two 1" ] && [ ! -e "$T/mrb/a-2" ] && [ "$(cat "$T/mrb/s-1")" = staged ]'
-check '"$HAMT" log --store "$RB" main | grep -q "$moved"'
-umount_fs "$T/mrb"; wait "$rbpid"
-check 'grep -q "ref main moved to $moved" "$T/mrb.log"'
+check '"$HAMT" log --store "$RB" main | grep -q "$moved -> $want"'
+umount_fs "$T/mrb"
 
 finish
