@@ -1406,7 +1406,8 @@ struct store_bulk {
 	uint64_t step; /* STORE_PRIVATE: STORE_BULK_STEP, or a test's */
 	off_t behind;  /* STORE_BULK_BEHIND, or a test's */
 	int fd;
-	off_t dropped; /* the page cache below this was let go */
+	off_t dropped; /* the page cache from the file's size at the start of
+			* the load up to this was let go */
 	/* read-ahead of a load into a non-empty store (offsets in data.mdb) */
 	uint8_t *map_lo; /* where data.mdb is mapped, NULL: unknown */
 	size_t map_len;
@@ -1459,6 +1460,11 @@ int store_bulk_begin(struct store_txn *t, struct store_bulk **out)
 	mdb_filehandle_t fd;
 	if (mdb_env_get_fd(t->s->env, &fd) == 0)
 		b->fd = fd;
+	/* only what the load adds at the end of the file is let go: below
+	 * lie the store's own pages, which its lookups read (ahead) */
+	struct stat fst;
+	if (b->fd >= 0 && fstat(b->fd, &fst) == 0)
+		b->dropped = fst.st_size;
 	if (!b->appending && b->fd >= 0) {
 		pthread_mutex_lock(&t->s->lock);
 		if (!t->s->map_lo)

@@ -179,8 +179,9 @@ void store_bulk_set_read_ahead(struct store_bulk *b, uint64_t chunk,
 uint64_t store_bulk_read_ahead(const struct store_bulk *b);
 /* Commits a bulk load into a STORE_PRIVATE store has made so far. */
 uint64_t store_bulk_steps(const struct store_bulk *b);
-/* The first bytes of the store file whose page cache the load has let go
- * so far (what LMDB writes there later, at the commit, is cached again). */
+/* The end of the part of the store file whose page cache the load has let
+ * go so far; it lets go only of what it wrote past the file's size at its
+ * start (what LMDB writes there later, at the commit, is cached again). */
 uint64_t store_bulk_dropped(const struct store_bulk *b);
 /* Finish and free; `stored` and `present` (may be NULL) get the number of
  * blocks written and of blocks the store had already. NULL is a no-op. */

@@ -1,10 +1,12 @@
 /* test_store.c - the store front: blocks, verification, refs, txns,
  * backends, threads. */
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -769,6 +771,25 @@ static long map_rss_kib(const char *path)
 	return rss;
 }
 
+/* The share of the first `len` bytes of file `path` in the page cache. */
+static double cached_share(const char *path, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	size_t pages = (len + 4095) / 4096, in = 0;
+	unsigned char *vec = malloc(pages ? pages : 1);
+	void *m = fd >= 0 && vec ? mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0)
+				 : MAP_FAILED;
+	if (m != MAP_FAILED && mincore(m, len, vec) == 0)
+		for (size_t i = 0; i < pages; i++)
+			in += vec[i] & 1;
+	if (m != MAP_FAILED)
+		munmap(m, len);
+	if (fd >= 0)
+		close(fd);
+	free(vec);
+	return pages ? (double)in / (double)pages : 0;
+}
+
 /* A load into a store that has the blocks already looks every one up: it
  * reads ahead of its lookups in the file and unmaps what it has left
  * behind (here 1 MiB at a time, 4 MiB ahead, unmapped past 4 MiB behind,
@@ -824,9 +845,14 @@ static void test_bulk_read_ahead(void)
 	CHECK_OK(store_txn_begin(s, &t));
 	CHECK_OK(store_bulk_begin(t, &bulk));
 	store_bulk_set_read_ahead(bulk, 1 << 20, 4 << 20, 4 << 20);
+	/* and the page cache of what it writes is let go 4 MiB behind the
+	 * end, but never that of the store's own pages below */
+	store_bulk_set_window(bulk, 1 << 20, 4 << 20);
 	CHECK(drop_put(bulk, more, n) == n);
 	long rss = map_rss_kib(path);
 	uint64_t asked = store_bulk_read_ahead(bulk);
+	CHECK(store_bulk_dropped(bulk) >= (uint64_t)st.st_size);
+	CHECK(cached_share(path, (size_t)st.st_size) >= 0.75);
 	store_bulk_end(bulk, &stored, &present);
 	CHECK(stored == n && present == 0);
 	CHECK(asked >= (uint64_t)st.st_size * 3 / 4);
