@@ -599,28 +599,23 @@ int fs_commit(struct fs *fs)
 	 * with nothing staged the commit stays a no-op.) */
 	const struct cid *base = hamt_root(old->map);
 	struct cid cur;
+	int rc = 0;
 	if (fs->is_ref && stagebuf_count(fs->stage) > 0 &&
 	    store_ref_get(fs->store, fs->root_arg, &cur) == 0 &&
 	    !cid_equal(&cur, base)) {
 		char was[CID_MAX_TEXT];
-		int rc =
-		    err_set(-ESTALE,
-			    "ref %s moved to %s outside this mount, which "
-			    "shows %s: nothing committed; the staged "
-			    "changes stay, and go on top of %s at a commit "
-			    "after the mount is mounted again",
-			    fs->root_arg, cid_format(&cur, txt),
-			    cid_format(base, was), txt);
-		pthread_mutex_lock(&fs->err_lock);
-		snprintf(fs->last_error, sizeof(fs->last_error), "%s",
-			 err_msg());
-		pthread_mutex_unlock(&fs->err_lock);
-		pthread_rwlock_unlock(&fs->view_lock);
-		fs_log("commit failed: %s", err_msg());
-		return rc;
+		rc = err_set(-ESTALE,
+			     "ref %s moved to %s outside this mount, which "
+			     "shows %s: nothing committed; the staged "
+			     "changes stay, and go on top of %s at a commit "
+			     "after the mount is mounted again",
+			     fs->root_arg, cid_format(&cur, txt),
+			     cid_format(base, was), txt);
 	}
-	int rc = stagebuf_commit(fs->stage, fs->is_ref ? fs->root_arg : NULL,
-				 base, fs->cache, &new_root, &st);
+	if (!rc)
+		rc =
+		    stagebuf_commit(fs->stage, fs->is_ref ? fs->root_arg : NULL,
+				    base, fs->cache, &new_root, &st);
 	if (!rc && !cid_equal(&new_root, hamt_root(old->map))) {
 		nv = calloc(1, sizeof(*nv));
 		rc = nv ? hamt_open(&nv->map, fs->store, &new_root)

@@ -1415,7 +1415,7 @@ struct store_bulk {
 	uint64_t ra_pos;   /* the furthest place a lookup reached */
 	uint64_t trimmed;  /* unmapped up to here */
 	uint64_t ra_bytes; /* asked for in all */
-	uint64_t lookups;  /* puts not appended */
+	uint64_t lookups;  /* puts not appended (with the map known) */
 	uint64_t ra_chunk, ra_ahead, ra_trim; /* STORE_BULK_RA_*, or a test's */
 };
 
@@ -1609,11 +1609,13 @@ int store_bulk_put(struct store_bulk *b, const uint8_t *cid, size_t cidlen,
 	MDB_val k = {cidlen, (void *)cid}, v = {len, (void *)data};
 	if (!b->appending && key_cmp(cid, cidlen, b->last, b->last_len) > 0)
 		b->appending = 1;
-	if (!b->appending && (b->lookups++ & (STORE_BULK_RA_PROBE - 1)) == 0) {
+	if (!b->appending && b->map_lo &&
+	    (b->lookups++ & (STORE_BULK_RA_PROBE - 1)) == 0) {
 		/* now and then, look first: where the block or the one after
 		 * it lies tells the read-ahead where the lookups are also
 		 * when the blocks are new (a put that stores one tells
-		 * nothing: it leaves its page changed, out of the map) */
+		 * nothing: it leaves its page changed, out of the map); with
+		 * no map to place it in, there is nothing to learn */
 		MDB_val fk = k, fv;
 		int f = mdb_cursor_get(b->cur, &fk, &fv, MDB_SET_RANGE);
 		if (f == 0) {
