@@ -33,6 +33,7 @@
 
 #include "hamt/err.h"
 #include "hamt/varint.h"
+#include "store/prefetch.h"
 #include "store/store.h"
 
 #define STORE_FORMAT_VERSION 1u
@@ -1380,12 +1381,14 @@ void store_txn_abort(struct store_txn *t)
  * the load reads ahead of where its lookups are (the place in the file of
  * the last block found present, or of the block after a new one, which
  * every STORE_BULK_RA_PROBE-th lookup finds), STORE_BULK_RA_CHUNK at a time,
- * keeping STORE_BULK_RA_AHEAD asked for; and every STORE_BULK_RA_TRIM it has
- * moved on, it unmaps the pages of the map it has left behind, which stay in
- * the page cache but no longer count in the process's RSS (they did: 4.7 GB for
- * that load). Both are hints: a store laid out otherwise only reads ahead for
- * nothing, and an unmapped page a lookup needs again faults back in from the
- * page cache. */
+ * keeping STORE_BULK_RA_AHEAD asked for, which a thread of its own reads
+ * (prefetch.h: a readahead hint per chunk read only half of it here, and
+ * cost the writer the page-cache allocation); and every STORE_BULK_RA_TRIM it
+ * has moved on, it unmaps the pages of the map it has left behind, which stay
+ * in the page cache but no longer count in the process's RSS (they did: 4.7 GB
+ * for that load). Both are hints: a store laid out otherwise only reads ahead
+ * for nothing, and an unmapped page a lookup needs again faults back in from
+ * the page cache. */
 #define STORE_BULK_RA_CHUNK ((uint64_t)16 << 20)
 #define STORE_BULK_RA_AHEAD ((uint64_t)96 << 20)
 #define STORE_BULK_RA_TRIM ((uint64_t)256 << 20)
@@ -1417,6 +1420,7 @@ struct store_bulk {
 	uint64_t ra_bytes; /* asked for in all */
 	uint64_t lookups;  /* puts not appended (with the map known) */
 	uint64_t ra_chunk, ra_ahead, ra_trim; /* STORE_BULK_RA_*, or a test's */
+	struct prefetch *pf; /* reads what is asked for ahead, or NULL */
 };
 
 int store_bulk_begin(struct store_txn *t, struct store_bulk **out)
@@ -1472,6 +1476,9 @@ int store_bulk_begin(struct store_txn *t, struct store_bulk **out)
 		b->map_lo = t->s->map_lo;
 		b->map_len = t->s->map_len;
 		pthread_mutex_unlock(&t->s->lock);
+		/* a hint: without its thread, the load reads no ahead */
+		if (b->map_lo && prefetch_start(&b->pf, b->fd) != 0)
+			b->pf = NULL;
 	}
 	*out = b;
 	return 0;
@@ -1537,11 +1544,11 @@ static void bulk_read_ahead(struct store_bulk *b, const void *at)
 		b->ra_pos = pos;
 	}
 	while (b->ra_next < b->ra_pos + b->ra_ahead) {
-		/* a hint: its failure changes nothing */
-		(void)posix_fadvise(b->fd, (off_t)b->ra_next,
-				    (off_t)b->ra_chunk, POSIX_FADV_WILLNEED);
+		if (b->pf) {
+			prefetch_ask(b->pf, b->ra_next, b->ra_chunk);
+			b->ra_bytes += b->ra_chunk;
+		}
 		b->ra_next += b->ra_chunk;
-		b->ra_bytes += b->ra_chunk;
 	}
 	uint64_t behind = b->ra_pos - b->trimmed;
 	if (behind > b->ra_chunk && behind - b->ra_chunk >= b->ra_trim) {
@@ -1696,6 +1703,7 @@ void store_bulk_end(struct store_bulk *b, uint64_t *stored, uint64_t *present)
 		*present = b->present;
 	if (b->cur)
 		mdb_cursor_close(b->cur);
+	prefetch_stop(b->pf);
 	free(b);
 }
 
