@@ -8,13 +8,15 @@
  * allocation (26-145 us per call measured here, 0.2-0.7 s for a 3.3 GB
  * store), and one call reads at most the device's read-ahead window or
  * its largest request, whichever is larger (16 MiB asked for got 8 MiB
- * here; 4 MiB with a 128 KiB window). A prefetch thread instead reads the
- * ranges asked for with pread(), so that every byte asked for is read, by
- * a thread that would otherwise be idle.
+ * here; 4 MiB with a 128 KiB window). A prefetch thread instead gives
+ * the hints for the ranges asked for, 128 KiB at a time, so that every
+ * byte asked for is read, and the cost falls on a thread that would
+ * otherwise be idle.
  *
- * Reading changes nothing in the file; a failed read ends that range and
- * nothing else. The file descriptor stays the caller's and must stay open
- * until prefetch_stop().
+ * Hints change nothing in the file, and a refused one ends its range and
+ * nothing else; the part of a range past the end of the file is dropped.
+ * The file descriptor stays the caller's and must stay open until
+ * prefetch_stop().
  */
 #ifndef STORE_PREFETCH_H
 #define STORE_PREFETCH_H
@@ -31,9 +33,10 @@ int prefetch_start(struct prefetch **out, int fd);
  * asked for before (the reader has moved on) and starts there. Never
  * blocks on a read. */
 void prefetch_ask(struct prefetch *p, uint64_t from, uint64_t len);
-/* Wait until everything asked for is read or dropped (for tests). */
+/* Wait until a hint was given for everything asked for, or it was
+ * dropped (for tests: the reads may still be under way). */
 void prefetch_wait(struct prefetch *p);
-/* Bytes read so far. */
+/* Bytes hinted so far. */
 uint64_t prefetch_read_bytes(struct prefetch *p);
 /* Stop the thread (a read under way finishes first) and free. NULL is a
  * no-op. */
