@@ -35,6 +35,7 @@
 #include "hamt/varint.h"
 #include "store/prefetch.h"
 #include "store/store.h"
+#include "store/writeback.h"
 
 #define STORE_FORMAT_VERSION 1u
 #define STORE_MAX_BACKENDS 16
@@ -1409,8 +1410,8 @@ struct store_bulk {
 	uint64_t step; /* STORE_PRIVATE: STORE_BULK_STEP, or a test's */
 	off_t behind;  /* STORE_BULK_BEHIND, or a test's */
 	int fd;
-	off_t dropped; /* the page cache from the file's size at the start of
-			* the load up to this was let go */
+	off_t from;	      /* the file's size at the start of the load */
+	struct writeback *wb; /* writes back and lets go past `from`, or NULL */
 	/* read-ahead of a load into a non-empty store (offsets in data.mdb) */
 	uint8_t *map_lo; /* where data.mdb is mapped, NULL: unknown */
 	size_t map_len;
@@ -1467,8 +1468,11 @@ int store_bulk_begin(struct store_txn *t, struct store_bulk **out)
 	/* only what the load adds at the end of the file is let go: below
 	 * lie the store's own pages, which its lookups read (ahead) */
 	struct stat fst;
-	if (b->fd >= 0 && fstat(b->fd, &fst) == 0)
-		b->dropped = fst.st_size;
+	if (b->fd >= 0 && fstat(b->fd, &fst) == 0) {
+		b->from = fst.st_size;
+		if (writeback_start(&b->wb, b->fd, (uint64_t)b->from) != 0)
+			b->wb = NULL; /* hints: the load goes on without */
+	}
 	if (!b->appending && b->fd >= 0) {
 		pthread_mutex_lock(&t->s->lock);
 		if (!t->s->map_lo)
@@ -1492,33 +1496,25 @@ static int key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
 	return al < bl ? -1 : (al > bl ? 1 : 0);
 }
 
-/* Wait for the writeback of what LMDB wrote below the window, then drop
- * those pages from the page cache (clean pages only: the kernel keeps any
- * that are dirty again or mapped). Waiting consumes a writeback error for
- * this file, which the commit's fsync would then no longer see: such an
- * error fails the transaction here. */
-static int bulk_drop_behind(struct store_bulk *b)
+/* The writeback thread's error, as the transaction's: waiting for the
+ * writeback consumed it, and the commit's fsync would no longer see it. */
+static int writeback_failed(struct store_bulk *b, int e)
 {
 	struct store_txn *t = b->t;
-	struct stat st;
-	if (fstat(b->fd, &st) < 0 || st.st_size - b->behind <= b->dropped)
-		return 0;
-	off_t end = st.st_size - b->behind;
-	if (sync_file_range(b->fd, b->dropped, end - b->dropped,
-			    SYNC_FILE_RANGE_WAIT_BEFORE |
-				SYNC_FILE_RANGE_WRITE |
-				SYNC_FILE_RANGE_WAIT_AFTER) < 0) {
-		int e = errno;
-		if (e == EINVAL || e == ESPIPE || e == ENOSYS)
-			return 0; /* no such call for this file: keep all */
-		t->err =
-		    err_set(-e, "store %s: writing the bulk load to disk: %s",
-			    t->s->dir, strerror(e));
-		return t->err;
-	}
-	(void)posix_fadvise(b->fd, b->dropped, end - b->dropped,
-			    POSIX_FADV_DONTNEED);
-	b->dropped = end;
+	t->err = err_set(-e, "store %s: writing the bulk load to disk: %s",
+			 t->s->dir, strerror(e));
+	return t->err;
+}
+
+/* Every `kick` bytes put: have what LMDB wrote so far written back, and
+ * the page cache of what lies more than `behind` below the end of the
+ * file let go once it is on disk (writeback.h). */
+static int bulk_writeback(struct store_bulk *b)
+{
+	int e = writeback_error(b->wb);
+	if (e)
+		return writeback_failed(b, e);
+	writeback_kick(b->wb, 0, (uint64_t)b->behind);
 	return 0;
 }
 
@@ -1649,11 +1645,9 @@ int store_bulk_put(struct store_bulk *b, const uint8_t *cid, size_t cidlen,
 	b->since_step += len + cidlen;
 	if (b->step && b->since_step >= b->step && (rc = bulk_step(b)) != 0)
 		return rc;
-	if (b->since_kick >= b->kick && b->fd >= 0) {
-		/* a hint only: its failure changes nothing */
-		(void)sync_file_range(b->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	if (b->since_kick >= b->kick && b->wb) {
 		b->since_kick = 0;
-		return bulk_drop_behind(b);
+		return bulk_writeback(b);
 	}
 	return 0;
 }
@@ -1690,13 +1684,14 @@ uint64_t store_bulk_steps(const struct store_bulk *b)
 
 uint64_t store_bulk_dropped(const struct store_bulk *b)
 {
-	return (uint64_t)b->dropped;
+	return b->wb ? writeback_dropped(b->wb) : (uint64_t)b->from;
 }
 
-void store_bulk_end(struct store_bulk *b, uint64_t *stored, uint64_t *present)
+int store_bulk_end(struct store_bulk *b, uint64_t *stored, uint64_t *present)
 {
+	int rc = 0;
 	if (!b)
-		return;
+		return 0;
 	if (stored)
 		*stored = b->stored;
 	if (present)
@@ -1704,7 +1699,11 @@ void store_bulk_end(struct store_bulk *b, uint64_t *stored, uint64_t *present)
 	if (b->cur)
 		mdb_cursor_close(b->cur);
 	prefetch_stop(b->pf);
+	int e = writeback_stop(b->wb);
+	if (e && !b->t->err)
+		rc = writeback_failed(b, e);
 	free(b);
+	return rc;
 }
 
 int store_writeback(struct store *s)

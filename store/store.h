@@ -160,10 +160,12 @@ int store_bulk_put(struct store_bulk *b, const uint8_t *cid, size_t cidlen,
 		   const uint8_t *data, size_t len);
 /* The disk writes of a bulk load: every 64 MiB put, the writeback of what
  * LMDB has written so far is started, and what lies more than 256 MiB
- * below the end of the file is waited for (a write error then fails the
- * transaction with its errno) and dropped from the page cache, so that a
- * load of many GB reuses a window of page-cache memory. Tests set smaller
- * figures here (`kick` and `behind` bytes). */
+ * below the end of the file is waited for and dropped from the page cache,
+ * so that a load of many GB reuses a window of page-cache memory. A thread
+ * of the load does that (store/writeback.h); a write error it meets fails
+ * the transaction with its errno at the next 64 MiB or at
+ * store_bulk_end(). Tests set smaller figures here (`kick` and `behind`
+ * bytes). */
 void store_bulk_set_window(struct store_bulk *b, uint64_t kick,
 			   uint64_t behind);
 /* Bytes put between the commits of a bulk load into a STORE_PRIVATE store
@@ -180,12 +182,15 @@ uint64_t store_bulk_read_ahead(const struct store_bulk *b);
 /* Commits a bulk load into a STORE_PRIVATE store has made so far. */
 uint64_t store_bulk_steps(const struct store_bulk *b);
 /* The end of the part of the store file whose page cache the load has let
- * go so far; it lets go only of what it wrote past the file's size at its
- * start (what LMDB writes there later, at the commit, is cached again). */
+ * go so far, once what it asked for is done (this waits for it); it lets
+ * go only of what it wrote past the file's size at its start (what LMDB
+ * writes there later, at the commit, is cached again). */
 uint64_t store_bulk_dropped(const struct store_bulk *b);
 /* Finish and free; `stored` and `present` (may be NULL) get the number of
- * blocks written and of blocks the store had already. NULL is a no-op. */
-void store_bulk_end(struct store_bulk *b, uint64_t *stored, uint64_t *present);
+ * blocks written and of blocks the store had already. 0, or the error
+ * (with its message) of a write to disk that failed under the load: the
+ * transaction has then failed. NULL is a no-op (0). */
+int store_bulk_end(struct store_bulk *b, uint64_t *stored, uint64_t *present);
 
 /* Start writing the store file's dirty pages to disk now, without waiting
  * for them (sync_file_range SYNC_FILE_RANGE_WRITE). During a long bulk

@@ -260,9 +260,9 @@ static int write_blocks(struct pipeline *pl, struct out *out)
 		return rc;
 	if (out->bulk) {
 		uint64_t stored = 0;
-		store_bulk_end(out->bulk, &stored, &pl->w_present);
+		rc = store_bulk_end(out->bulk, &stored, &pl->w_present);
 		out->bulk = NULL;
-		if (o->ref)
+		if (!rc && o->ref)
 			rc = store_txn_set_ref(out->txn, o->ref, &pl->root);
 	} else {
 		rc = car_writer_set_root(out->car, &pl->root);
@@ -292,7 +292,7 @@ void pl_write_main(struct pipeline *pl)
 	pl->t_commit = pl_now_s() - pl->t_write_end;
 	if (rc && rc != -ECANCELED)
 		pl_fail(pl, rc);
-	store_bulk_end(out.bulk, NULL, NULL);
+	(void)store_bulk_end(out.bulk, NULL, NULL); /* failed already */
 	sorter_scratch_free(&out.sx);
 	store_txn_abort(out.txn);
 	car_writer_abort(out.car);
