@@ -111,6 +111,19 @@ static void find_map(struct store *s)
 	fclose(f);
 }
 
+/* Where data.mdb is mapped: 1, or 0 if that cannot be found. The map does
+ * not move: the store sets its size only when it opens. */
+static int map_of(struct store *s, uint8_t **lo, size_t *len)
+{
+	pthread_mutex_lock(&s->lock);
+	if (!s->map_lo)
+		find_map(s);
+	*lo = s->map_lo;
+	*len = s->map_len;
+	pthread_mutex_unlock(&s->lock);
+	return *lo != NULL;
+}
+
 static void maybe_trim(struct store *s)
 {
 	uint64_t t = __atomic_add_fetch(&s->touched, 1, __ATOMIC_RELAXED);
@@ -123,12 +136,10 @@ static void maybe_trim(struct store *s)
 	if (!__atomic_compare_exchange_n(&s->touched, &t, 0, 0,
 					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		return; /* another thread is trimming */
-	pthread_mutex_lock(&s->lock);
-	if (!s->map_lo)
-		find_map(s);
-	if (s->map_lo)
-		madvise(s->map_lo, s->map_len, MADV_DONTNEED);
-	pthread_mutex_unlock(&s->lock);
+	uint8_t *lo;
+	size_t len;
+	if (map_of(s, &lo, &len))
+		madvise(lo, len, MADV_DONTNEED);
 }
 
 struct store_txn {
@@ -1473,17 +1484,11 @@ int store_bulk_begin(struct store_txn *t, struct store_bulk **out)
 		if (writeback_start(&b->wb, b->fd, (uint64_t)b->from) != 0)
 			b->wb = NULL; /* hints: the load goes on without */
 	}
-	if (!b->appending && b->fd >= 0) {
-		pthread_mutex_lock(&t->s->lock);
-		if (!t->s->map_lo)
-			find_map(t->s);
-		b->map_lo = t->s->map_lo;
-		b->map_len = t->s->map_len;
-		pthread_mutex_unlock(&t->s->lock);
-		/* a hint: without its thread, the load reads no ahead */
-		if (b->map_lo && prefetch_start(&b->pf, b->fd) != 0)
-			b->pf = NULL;
-	}
+	/* a hint: without its thread, the load reads no ahead */
+	if (!b->appending && b->fd >= 0 &&
+	    map_of(t->s, &b->map_lo, &b->map_len) &&
+	    prefetch_start(&b->pf, b->fd) != 0)
+		b->pf = NULL;
 	*out = b;
 	return 0;
 }
