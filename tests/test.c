@@ -4,10 +4,27 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 unsigned long test_passed, test_failed;
+
+double test_cached(int fd, uint64_t off, uint64_t len)
+{
+	size_t pages = (size_t)((len + 4095) / 4096), in = 0;
+	unsigned char *vec = malloc(pages ? pages : 1);
+	void *m = vec && len ? mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED,
+				    fd, (off_t)off)
+			     : MAP_FAILED;
+	if (m != MAP_FAILED && mincore(m, (size_t)len, vec) == 0)
+		for (size_t i = 0; i < pages; i++)
+			in += vec[i] & 1;
+	if (m != MAP_FAILED)
+		munmap(m, (size_t)len);
+	free(vec);
+	return pages ? (double)in / (double)pages : 0;
+}
 
 const char *test_tmpdir(const char *name)
 {

@@ -61,6 +61,10 @@ const char *test_tmpdir(const char *name);
 const char *test_fixture(const char *rel);
 /* Read a whole file into malloc()ed memory; NULL on failure. */
 uint8_t *test_read_file(const char *path, size_t *len);
+/* The share (0..1) of the pages of [off, off + len) of the file open as
+ * `fd` that are in the page cache (mincore); 0 if that cannot be seen.
+ * `off` is a multiple of the page size. */
+double test_cached(int fd, uint64_t off, uint64_t len);
 /* Deterministic PRNG (xorshift64*). */
 uint64_t test_rand(uint64_t *state);
 struct store;

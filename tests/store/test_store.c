@@ -775,19 +775,10 @@ static long map_rss_kib(const char *path)
 static double cached_share(const char *path, size_t len)
 {
 	int fd = open(path, O_RDONLY);
-	size_t pages = (len + 4095) / 4096, in = 0;
-	unsigned char *vec = malloc(pages ? pages : 1);
-	void *m = fd >= 0 && vec ? mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0)
-				 : MAP_FAILED;
-	if (m != MAP_FAILED && mincore(m, len, vec) == 0)
-		for (size_t i = 0; i < pages; i++)
-			in += vec[i] & 1;
-	if (m != MAP_FAILED)
-		munmap(m, len);
+	double c = fd >= 0 ? test_cached(fd, 0, len) : 0;
 	if (fd >= 0)
 		close(fd);
-	free(vec);
-	return pages ? (double)in / (double)pages : 0;
+	return c;
 }
 
 /* A load into a store that has the blocks already looks every one up: it

@@ -15,22 +15,6 @@
 
 #define MIB ((uint64_t)1 << 20)
 
-static double cached(int fd, uint64_t off, uint64_t len)
-{
-	size_t pages = (size_t)(len / 4096), in = 0;
-	unsigned char *vec = malloc(pages);
-	void *m =
-	    vec ? mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, fd, (off_t)off)
-		: MAP_FAILED;
-	if (m != MAP_FAILED && mincore(m, (size_t)len, vec) == 0)
-		for (size_t i = 0; i < pages; i++)
-			in += vec[i] & 1;
-	if (m != MAP_FAILED)
-		munmap(m, (size_t)len);
-	free(vec);
-	return (double)in / (double)pages;
-}
-
 static void fill(uint8_t *buf, uint64_t at)
 {
 	for (size_t i = 0; i < MIB; i++)
@@ -75,26 +59,26 @@ int main(void)
 	CHECK(fd >= 0);
 	/* the file's own 8 MiB, on disk and cached, then 24 MiB "loaded" */
 	CHECK(write_part(fd, 0, 8 * MIB) == 0 && fsync(fd) == 0);
-	CHECK(cached(fd, 0, 8 * MIB) == 1.0);
+	CHECK(test_cached(fd, 0, 8 * MIB) == 1.0);
 	struct writeback *w;
 	CHECK_OK(writeback_start(&w, fd, 8 * MIB));
 	CHECK(writeback_dropped(w) == 8 * MIB); /* nothing asked yet */
 	CHECK(write_part(fd, 8 * MIB, 32 * MIB) == 0);
-	CHECK(cached(fd, 8 * MIB, 24 * MIB) == 1.0);
+	CHECK(test_cached(fd, 8 * MIB, 24 * MIB) == 1.0);
 
 	/* end = the file's size (32 MiB), 8 MiB behind it kept */
 	writeback_kick(w, 0, 8 * MIB);
 	CHECK(writeback_dropped(w) == 24 * MIB);
-	CHECK(cached(fd, 8 * MIB, 16 * MIB) < 0.05);
-	CHECK(cached(fd, 0, 8 * MIB) == 1.0);	     /* not the load's */
-	CHECK(cached(fd, 24 * MIB, 8 * MIB) == 1.0); /* the window */
+	CHECK(test_cached(fd, 8 * MIB, 16 * MIB) < 0.05);
+	CHECK(test_cached(fd, 0, 8 * MIB) == 1.0);	  /* not the load's */
+	CHECK(test_cached(fd, 24 * MIB, 8 * MIB) == 1.0); /* the window */
 
 	/* requests in a row: the last one counts; an end given */
 	writeback_kick(w, 0, 30 * MIB);
 	writeback_kick(w, 30 * MIB, 4 * MIB);
 	CHECK(writeback_dropped(w) == 26 * MIB);
-	CHECK(cached(fd, 24 * MIB, 2 * MIB) < 0.05);
-	CHECK(cached(fd, 26 * MIB, 6 * MIB) == 1.0);
+	CHECK(test_cached(fd, 24 * MIB, 2 * MIB) < 0.05);
+	CHECK(test_cached(fd, 26 * MIB, 6 * MIB) == 1.0);
 	/* a window larger than the file, and an end below what is dropped:
 	 * nothing more */
 	writeback_kick(w, 0, 64 * MIB);
