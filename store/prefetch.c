@@ -14,11 +14,11 @@
 /* One readahead hint: no larger than the smallest read-ahead window
  * Linux has by default (128 KiB), which bounds what one hint reads unless
  * the device's largest request is larger. A hint starts the reads and
- * returns: no byte is copied or touched by this thread (reading into a
- * buffer instead took 5.4 s of this thread for the 3.9 GB of a 10M-record
- * store, as on this VM the first touch of a page the disk just filled is
- * slow; the lookups touch only the pages they need). */
+ * returns: no byte is copied or touched by this thread. */
 #define PREFETCH_IO ((uint64_t)128 << 10)
+/* One read in touch mode (prefetch_set_touch): the kernel's own
+ * read-ahead sees the sequential reads and keeps the device busy. */
+#define PREFETCH_TOUCH_IO ((uint64_t)1 << 20)
 
 struct prefetch {
 	pthread_t th;
@@ -26,11 +26,30 @@ struct prefetch {
 	pthread_cond_t cond; /* work to do, or stop; or all done */
 	int fd;
 	uint64_t size; /* the thread's: of the file when last looked at */
+	uint8_t *buf;  /* the thread's: PREFETCH_TOUCH_IO bytes, or NULL */
 	/* guarded by lock */
 	uint64_t next, end; /* read [next, end) */
 	uint64_t bytes;
-	int stop, busy;
+	int stop, busy, touch;
 };
+
+/* Read [at, at + n) (n <= PREFETCH_TOUCH_IO) into the buffer: 0, or -1
+ * if the buffer cannot be had or the read fails or ends early. */
+static int touch_read(struct prefetch *p, uint64_t at, uint64_t n)
+{
+	if (!p->buf && !(p->buf = malloc(PREFETCH_TOUCH_IO)))
+		return -1;
+	for (uint64_t o = 0; o < n;) {
+		ssize_t r =
+		    pread(p->fd, p->buf + o, (size_t)(n - o), (off_t)(at + o));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		o += (uint64_t)r;
+	}
+	return 0;
+}
 
 static void *prefetch_main(void *arg)
 {
@@ -44,9 +63,11 @@ static void *prefetch_main(void *arg)
 			continue;
 		}
 		p->busy = 1;
+		int touch = p->touch;
+		uint64_t io = touch ? PREFETCH_TOUCH_IO : PREFETCH_IO;
 		uint64_t at = p->next, take = p->end - p->next;
-		if (take > PREFETCH_IO)
-			take = PREFETCH_IO;
+		if (take > io)
+			take = io;
 		p->next = at + take;
 		uint64_t n = take;
 		pthread_mutex_unlock(&p->lock);
@@ -57,8 +78,9 @@ static void *prefetch_main(void *arg)
 		if (at < p->size) {
 			if (n > p->size - at)
 				n = p->size - at;
-			r = posix_fadvise(p->fd, (off_t)at, (off_t)n,
-					  POSIX_FADV_WILLNEED);
+			r = touch ? touch_read(p, at, n)
+				  : posix_fadvise(p->fd, (off_t)at, (off_t)n,
+						  POSIX_FADV_WILLNEED);
 		}
 		pthread_mutex_lock(&p->lock);
 		if (r == 0)
@@ -104,6 +126,13 @@ void prefetch_ask(struct prefetch *p, uint64_t from, uint64_t len)
 	pthread_mutex_unlock(&p->lock);
 }
 
+void prefetch_set_touch(struct prefetch *p, int touch)
+{
+	pthread_mutex_lock(&p->lock);
+	p->touch = touch != 0;
+	pthread_mutex_unlock(&p->lock);
+}
+
 void prefetch_wait(struct prefetch *p)
 {
 	pthread_mutex_lock(&p->lock);
@@ -129,6 +158,7 @@ void prefetch_stop(struct prefetch *p)
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 	pthread_join(p->th, NULL);
+	free(p->buf);
 	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->lock);
 	free(p);

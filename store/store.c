@@ -1407,6 +1407,11 @@ void store_txn_abort(struct store_txn *t)
 /* Every STORE_BULK_RA_PROBE-th lookup is made apart, before the put, to
  * learn where it is also for blocks that are new (a power of 2). */
 #define STORE_BULK_RA_PROBE 32
+/* Every STORE_BULK_TOUCH_EVERY puts into the store's range, the read-ahead
+ * is set to touch the pages (prefetch_set_touch) if most of the blocks of
+ * the last ones were new (inserts copy every page they change), and to
+ * hints if most were present (lookups only). */
+#define STORE_BULK_TOUCH_EVERY 4096
 
 struct store_bulk {
 	struct store_txn *t;
@@ -1433,6 +1438,7 @@ struct store_bulk {
 	uint64_t lookups;  /* puts not appended (with the map known) */
 	uint64_t ra_chunk, ra_ahead, ra_trim; /* STORE_BULK_RA_*, or a test's */
 	struct prefetch *pf; /* reads what is asked for ahead, or NULL */
+	uint64_t since_mode, mode_stored, mode_present; /* touch or not */
 };
 
 int store_bulk_begin(struct store_txn *t, struct store_bulk **out)
@@ -1617,6 +1623,14 @@ int store_bulk_put(struct store_bulk *b, const uint8_t *cid, size_t cidlen,
 	MDB_val k = {cidlen, (void *)cid}, v = {len, (void *)data};
 	if (!b->appending && key_cmp(cid, cidlen, b->last, b->last_len) > 0)
 		b->appending = 1;
+	if (b->pf && !b->appending &&
+	    ++b->since_mode >= STORE_BULK_TOUCH_EVERY) {
+		prefetch_set_touch(b->pf, b->stored - b->mode_stored >
+					      b->present - b->mode_present);
+		b->mode_stored = b->stored;
+		b->mode_present = b->present;
+		b->since_mode = 0;
+	}
 	if (!b->appending && b->map_lo &&
 	    (b->lookups++ & (STORE_BULK_RA_PROBE - 1)) == 0) {
 		/* now and then, look first: where the block or the one after

@@ -2,8 +2,9 @@
  * whose page cache is dropped first: what is asked for ends up in the
  * page cache (mincore), in one ask larger than any read-ahead window,
  * after a jump and across asks that extend each other; what is not asked
- * for mostly does not; a range past the end of the file ends there; the
- * file is unchanged; stop returns with work still asked for. */
+ * for mostly does not; a range past the end of the file ends there; in
+ * touch mode the pages are read when the wait returns; the file is
+ * unchanged; stop returns with work still asked for. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -118,6 +119,20 @@ int main(void)
 	prefetch_wait(p);
 	CHECK(cached_soon(path, 44 * MIB, 4 * MIB) == 1.0);
 	CHECK(prefetch_read_bytes(p) == 28 * MIB);
+
+	/* touch mode: the pages are read by the time the wait returns */
+	CHECK(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0);
+	CHECK(cached(path, 0, 12 * MIB) < 0.05);
+	prefetch_set_touch(p, 1);
+	prefetch_ask(p, 0, 12 * MIB);
+	prefetch_wait(p);
+	CHECK(cached(path, 0, 12 * MIB) == 1.0);
+	CHECK(prefetch_read_bytes(p) == 40 * MIB);
+	/* ... also past the end of the file, up to it */
+	prefetch_ask(p, 46 * MIB, 8 * MIB);
+	prefetch_wait(p);
+	CHECK(prefetch_read_bytes(p) == 42 * MIB);
+	prefetch_set_touch(p, 0);
 
 	/* stop with much asked for and not read */
 	CHECK(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0);
