@@ -1509,7 +1509,7 @@ static int key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
 
 /* The writeback thread's error, as the transaction's: waiting for the
  * writeback consumed it, and the commit's fsync would no longer see it. */
-static int writeback_failed(struct store_bulk *b, int e)
+static int bulk_write_failed(struct store_bulk *b, int e)
 {
 	struct store_txn *t = b->t;
 	t->err = err_set(-e, "store %s: writing the bulk load to disk: %s",
@@ -1524,7 +1524,7 @@ static int bulk_writeback(struct store_bulk *b)
 {
 	int e = writeback_error(b->wb);
 	if (e)
-		return writeback_failed(b, e);
+		return bulk_write_failed(b, e);
 	writeback_kick(b->wb, 0, (uint64_t)b->behind);
 	return 0;
 }
@@ -1720,7 +1720,7 @@ int store_bulk_end(struct store_bulk *b, uint64_t *stored, uint64_t *present)
 	prefetch_stop(b->pf);
 	int e = writeback_stop(b->wb);
 	if (e && !b->t->err)
-		rc = writeback_failed(b, e);
+		rc = bulk_write_failed(b, e);
 	free(b);
 	return rc;
 }

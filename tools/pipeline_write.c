@@ -259,8 +259,7 @@ static int write_blocks(struct pipeline *pl, struct out *out)
 	if ((rc = wait_nodes(pl)) != 0)
 		return rc;
 	if (out->bulk) {
-		uint64_t stored = 0;
-		rc = store_bulk_end(out->bulk, &stored, &pl->w_present);
+		rc = store_bulk_end(out->bulk, NULL, &pl->w_present);
 		out->bulk = NULL;
 		if (!rc && o->ref)
 			rc = store_txn_set_ref(out->txn, o->ref, &pl->root);
