@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "hamt/err.h"
 
@@ -15,10 +16,12 @@ struct writeback {
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* a request, or stop; or a request done */
 	int fd;
+	uint64_t flush_every, flushed; /* the thread's own */
 	/* guarded by lock */
 	uint64_t dropped; /* let go of the page cache from `from` to here */
 	uint64_t end, behind;
 	int asked, busy, stop, err;
+	unsigned flushes;
 };
 
 /* One request, without the lock. 0 or an errno. */
@@ -48,6 +51,14 @@ static int writeback_one(struct writeback *w, uint64_t end, uint64_t behind,
 	(void)posix_fadvise(w->fd, (off_t)*dropped, (off_t)(to - *dropped),
 			    POSIX_FADV_DONTNEED);
 	*dropped = to;
+	if (w->flush_every && to - w->flushed >= w->flush_every) {
+		if (fdatasync(w->fd) < 0 && errno != EINVAL)
+			return errno;
+		w->flushed = to;
+		pthread_mutex_lock(&w->lock);
+		w->flushes++;
+		pthread_mutex_unlock(&w->lock);
+	}
 	return 0;
 }
 
@@ -79,14 +90,16 @@ static void *writeback_main(void *arg)
 	return NULL;
 }
 
-int writeback_start(struct writeback **out, int fd, uint64_t from)
+int writeback_start(struct writeback **out, int fd, uint64_t from,
+		    uint64_t flush_every)
 {
 	*out = NULL;
 	struct writeback *w = calloc(1, sizeof(*w));
 	if (!w)
 		return err_set(-ENOMEM, "out of memory");
 	w->fd = fd;
-	w->dropped = from;
+	w->dropped = w->flushed = from;
+	w->flush_every = flush_every;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	int e = pthread_create(&w->th, NULL, writeback_main, w);
@@ -127,6 +140,14 @@ uint64_t writeback_dropped(struct writeback *w)
 	uint64_t d = w->dropped;
 	pthread_mutex_unlock(&w->lock);
 	return d;
+}
+
+unsigned writeback_flushes(struct writeback *w)
+{
+	pthread_mutex_lock(&w->lock);
+	unsigned n = w->flushes;
+	pthread_mutex_unlock(&w->lock);
+	return n;
 }
 
 int writeback_stop(struct writeback *w)

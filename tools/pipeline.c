@@ -65,6 +65,7 @@
 #include "hamt/err.h"
 #include "store/newstore.h"
 #include "store/store.h"
+#include "tools/bigbuf.h"
 #include "tools/inputlease.h"
 #include "tools/sorter.h"
 
@@ -250,14 +251,16 @@ static void progress_print(struct pipeline *pl, double start, double *last_t,
  * this was measured on, ~0.3 GB/s in 4 KiB pages), and the writer is the
  * build's bottleneck: while it works, this otherwise idle thread faults in
  * the free top of the heap (the part malloc has not handed out yet), a
- * step at a time, up to what the writer's pages can take in all
- * (pl->pf_left). MADV_POPULATE_WRITE maps pages without changing their
- * contents, so racing the writer for a page is harmless; an older kernel
- * refuses it and the writer faults them itself. */
+ * step at a time, in huge pages where they fit, up to what the writer's
+ * pages can take in all (pl->pf_left). MADV_POPULATE_WRITE maps pages without
+ * changing their contents, so racing the writer for a page is harmless; an
+ * older kernel refuses it and the writer faults them itself. */
 #define PREFAULT_STEP ((uintptr_t)8 << 20)
+#define HUGE_STEP ((uintptr_t)2 << 20)
 #define PREFAULT_TICK ((uintptr_t)64 << 20)
-/* in all, at most: LMDB's dirty pages (512 MiB) and some */
-#define PREFAULT_MAX ((uint64_t)576 << 20)
+/* in all, at most: LMDB's dirty pages for a step of the bulk load (about
+ * 75 MiB, see store.c) and some */
+#define PREFAULT_MAX ((uint64_t)160 << 20)
 static void prefault_heap(struct pipeline *pl)
 {
 	uintptr_t top = (uintptr_t)sbrk(0) & ~(uintptr_t)4095;
@@ -276,6 +279,12 @@ static void prefault_heap(struct pipeline *pl)
 			n = PREFAULT_STEP;
 		if (n > pl->pf_left)
 			n = (uintptr_t)pl->pf_left;
+		/* in huge pages where whole ones fit (a hint: the heap is
+		 * the writer's, its pages stay where they are) */
+		uintptr_t h0 = (lo + HUGE_STEP - 1) & ~(HUGE_STEP - 1),
+			  h1 = (lo + n) & ~(HUGE_STEP - 1);
+		if (h1 > h0)
+			madvise((void *)h0, h1 - h0, MADV_HUGEPAGE);
 		if (madvise((void *)lo, n, MADV_POPULATE_WRITE) != 0) {
 			pl->pf_left = 0;
 			break;
@@ -637,8 +646,8 @@ out:
 			input_scratch_free(&w->scratch);
 			sorter_scratch_free(&w->sx);
 			pl_arena_free(&w->ar);
-			free(w->it);
-			free(w->links);
+			bigbuf_free(w->it, w->itcap * sizeof(*w->it));
+			bigbuf_free(w->links, w->itcap * LINK_LEN);
 			buf_free(&w->val);
 			free(w->rbuf);
 		}
@@ -650,9 +659,7 @@ out:
 		sorter_scratch_free(&pl->prep_sx[i]);
 	for (int i = 0; i < GSLOTS; i++) {
 		struct gslot *g = &pl->gs[i];
-		pl_group_free(pl, g);
-		free(g->ents);
-		free(g->ci);
+		pl_group_free_all(pl, g);
 		sorter_scratch_free(&g->sx);
 	}
 	if (pl->fd >= 0)

@@ -19,6 +19,7 @@
 #include "hamt/bulk.h"
 #include "hamt/err.h"
 #include "hamt/hash.h"
+#include "tools/bigbuf.h"
 #include "tools/sorter.h"
 
 /* ------------------------------------------------------------- build */
@@ -137,21 +138,21 @@ static int build_job(struct worker *w, unsigned job)
 	if (total == 0)
 		return 0;
 	if (total > w->itcap) {
-		struct hamt_item *v = malloc((size_t)total * sizeof(*v));
-		uint8_t *l =
-		    pl->o->link ? malloc((size_t)total * LINK_LEN) : NULL;
+		size_t k = (size_t)total;
+		struct hamt_item *v = bigbuf_alloc(k * sizeof(*v));
+		uint8_t *l = pl->o->link ? bigbuf_alloc(k * LINK_LEN) : NULL;
 		if (!v || (pl->o->link && !l)) {
-			free(v);
-			free(l);
+			bigbuf_free(v, k * sizeof(*v));
+			bigbuf_free(l, k * LINK_LEN);
 			return err_set(-ENOMEM,
 				       "out of memory for %llu entries",
 				       (unsigned long long)total);
 		}
-		free(w->it);
-		free(w->links);
+		bigbuf_free(w->it, w->itcap * sizeof(*w->it));
+		bigbuf_free(w->links, w->itcap * LINK_LEN);
 		w->it = v;
 		w->links = l;
-		w->itcap = (size_t)total;
+		w->itcap = k;
 	}
 	struct hamt_item *it = w->it;
 	arena_reset(&w->ar);

@@ -11,10 +11,10 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "hamt/err.h"
+#include "tools/bigbuf.h"
 #include "tools/inputlease.h"
 #include "tools/refcopy.h"
 #include "tools/sorter.h"
@@ -46,23 +46,20 @@ void pl_plan_groups(struct pipeline *pl, uint64_t limit)
 	pl->ngroups = g;
 }
 
-/* Room for NEED elements of SIZE bytes: grown by half again at least, as
- * it grows once per partition of a group (to the exact need, every
- * partition would copy all those before it wherever realloc cannot move
- * pages, e.g. under AddressSanitizer). */
-static int grow(void **p, size_t *cap, size_t need, size_t size)
+/* Room for NEED elements of SIZE bytes in *p (*bytes long, *cap elements),
+ * a bigbuf grown by half again at least, as it grows once per partition of
+ * a group (to the exact need, every partition would copy all those before
+ * it wherever the buffer cannot be moved, e.g. under AddressSanitizer). */
+static int grow(void **p, size_t *bytes, size_t *cap, size_t need, size_t size)
 {
 	if (need <= *cap)
 		return 0;
-	size_t want = *cap + *cap / 2;
-	if (want < need)
-		want = need;
-	void *q = realloc(*p, want * size);
-	if (!q)
-		return err_set(-ENOMEM, "out of memory");
-	*p = q;
-	*cap = want;
-	return 0;
+	if (need > SIZE_MAX / size)
+		return err_set(-ENOMEM, "out of memory (%zu entries)", need);
+	int rc = bigbuf_grow(p, bytes, need * size);
+	if (!rc)
+		*cap = *bytes / size;
+	return rc;
 }
 
 static int bad_ref(unsigned p)
@@ -105,9 +102,9 @@ static int group_part(struct pipeline *pl, unsigned p, struct gslot *s,
 	if (rc)
 		return rc;
 	size_t more = (size_t)sorter_merge_total(m);
-	if ((rc = grow((void **)&s->ents, &s->entcap, s->nents + more,
-		       sizeof(*s->ents))) != 0 ||
-	    (rc = grow((void **)&s->ci, &s->cicap, s->nci + more,
+	if ((rc = grow((void **)&s->ents, &s->entlen, &s->entcap,
+		       s->nents + more, sizeof(*s->ents))) != 0 ||
+	    (rc = grow((void **)&s->ci, &s->cilen, &s->cicap, s->nci + more,
 		       2 * sizeof(*s->ci))) != 0) {
 		sorter_merge_close(m);
 		return rc;
@@ -146,32 +143,29 @@ static int group_part(struct pipeline *pl, unsigned p, struct gslot *s,
 	return rc < 0 ? rc : 0;
 }
 
-/* A slot's group buffer: mapped apart and in huge pages where the kernel
- * has them (the first touch of fresh memory is what the write phase pays
- * most for, and a 2 MiB page costs far less than 512 small ones). */
+/* A slot's group buffer: a bigbuf (the first touch of fresh memory is
+ * what the write phase pays most for, and a huge page costs far less than
+ * 512 small ones). */
 static size_t gbuf_len(const struct pipeline *pl)
 {
 	return pl->group_cap ? (size_t)pl->group_cap : 1;
 }
 
-static int gbuf_map(struct pipeline *pl, struct gslot *s)
-{
-	void *m = mmap(NULL, gbuf_len(pl), PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
-		return -ENOMEM;
-	/* a hint: its failure changes nothing */
-	madvise(m, gbuf_len(pl), MADV_HUGEPAGE);
-	s->buf = m;
-	return 0;
-}
-
 void pl_group_free(struct pipeline *pl, struct gslot *s)
 {
-	if (s->buf)
-		munmap(s->buf, gbuf_len(pl));
+	bigbuf_free(s->buf, gbuf_len(pl));
 	free(s->win);
 	s->buf = s->win = NULL;
+}
+
+void pl_group_free_all(struct pipeline *pl, struct gslot *s)
+{
+	pl_group_free(pl, s);
+	bigbuf_free(s->ents, s->entlen);
+	bigbuf_free(s->ci, s->cilen);
+	s->ents = NULL;
+	s->ci = NULL;
+	s->entlen = s->entcap = s->cilen = s->cicap = 0;
 }
 
 /* refcopy's check before each window of the mapped input. */
@@ -186,7 +180,7 @@ static int group_fill(struct pipeline *pl, unsigned g, struct gslot *s)
 {
 	uint64_t used = 0;
 	int rc = 0;
-	if ((!s->buf && gbuf_map(pl, s) != 0) ||
+	if ((!s->buf && !(s->buf = bigbuf_alloc(gbuf_len(pl)))) ||
 	    (!s->win && !(s->win = malloc(REFCOPY_CHUNK))))
 		return err_set(-ENOMEM,
 			       "out of memory (a %llu-byte group "
@@ -200,7 +194,8 @@ static int group_fill(struct pipeline *pl, unsigned g, struct gslot *s)
 	/* mapped only under the read lease: a process that would truncate
 	 * the file waits for this one, which learns of it before its next
 	 * window (a page past the end of a shrunk file raises SIGBUS) */
-	struct refcopy_map map = {REFCOPY_WINDOW, input_check, pl};
+	struct refcopy_map map = {REFCOPY_WINDOW, input_check, pl,
+				  &pl->map_cost};
 	if (!rc)
 		rc = refcopy_run(pl->fd, pl->name, pl->size, s->ci,
 				 s->ci + s->cicap, s->nci, s->buf, s->win,

@@ -150,10 +150,10 @@ struct gent {
 struct gslot {
 	uint8_t *buf;
 	uint8_t *win; /* REFCOPY_CHUNK bytes: refcopy's window on the input */
-	struct gent *ents;
-	size_t nents, entcap;
-	struct refcopy_item *ci; /* 2 * cicap: the items, then refcopy's */
-	size_t nci, cicap;	 /* radix buffer */
+	struct gent *ents; /* bigbufs (tools/bigbuf.h) of entlen, cilen bytes */
+	size_t nents, entcap, entlen;
+	struct refcopy_item *ci;  /* 2 * cicap: the items, then refcopy's */
+	size_t nci, cicap, cilen; /* radix buffer */
 	struct sorter_scratch sx;
 	int busy;
 };
@@ -169,7 +169,8 @@ struct pipeline {
 	uint64_t size;
 	struct timespec mtime; /* of a regular file, when opened */
 	atomic_int lease;      /* inputlease handle of a regular file, or -1 */
-	atomic_uint groups_copied; /* groups whose records are copied back */
+	struct refcopy_cost map_cost; /* of mapping the input (refcopy.h) */
+	atomic_uint groups_copied;    /* groups whose records are copied back */
 	int regular;	  /* a regular file: cut by offset, read with pread */
 	struct gzin *gz;  /* gzip input (read in turn), or NULL */
 	uint64_t gz_size; /* of a gzip regular file (for progress), or 0 */
@@ -272,6 +273,8 @@ void *pl_build_main(void *arg); /* a builder thread: arg is its worker */
 void pl_plan_groups(struct pipeline *pl, uint64_t limit);
 /* Unmap a slot's group buffer and free its window (either may be unset). */
 void pl_group_free(struct pipeline *pl, struct gslot *s);
+/* The same, and its entry arrays. */
+void pl_group_free_all(struct pipeline *pl, struct gslot *s);
 void pl_prepare_groups(struct pipeline *pl);
 int pl_take_group(struct pipeline *pl, unsigned g, int *slot);
 void pl_give_group(struct pipeline *pl, int slot);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "hamt/err.h"
@@ -61,18 +62,42 @@ static int read_at(int fd, const char *name, uint8_t *buf, size_t len,
 	return 0;
 }
 
+/* This thread's minor page faults so far (0 where it cannot say). */
+static long thread_faults(void)
+{
+	struct rusage ru;
+	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_minflt : 0;
+}
+
+int refcopy_costly(struct refcopy_cost *cost)
+{
+	return cost && atomic_load(&cost->costly);
+}
+
 const uint8_t *refcopy_map_range(int fd, uint64_t off, size_t len, void **map,
-				 size_t *maplen)
+				 size_t *maplen, struct refcopy_cost *cost)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	if (page <= 0)
 		page = 4096;
 	uint64_t a = off - off % (uint64_t)page;
 	size_t n = (size_t)(off - a) + len;
+	long f0 = cost ? thread_faults() : 0;
 	void *m =
 	    mmap(NULL, n, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, (off_t)a);
 	if (m == MAP_FAILED)
 		return NULL;
+	if (cost) {
+		long f = thread_faults() - f0;
+		uint64_t b = atomic_fetch_add(&cost->bytes, n) + n,
+			 t = atomic_fetch_add(&cost->faults,
+					      (uint64_t)(f > 0 ? f : 0)) +
+			     (uint64_t)(f > 0 ? f : 0);
+		uint64_t after =
+		    cost->after ? cost->after : REFCOPY_COSTLY_AFTER;
+		if (b >= after && t > REFCOPY_COSTLY_FAULTS * (b >> 20))
+			atomic_store(&cost->costly, 1);
+	}
 	*map = m;
 	*maplen = n;
 	return (const uint8_t *)m + (off - a);
@@ -114,10 +139,15 @@ static int window_move(struct window *w, int fd, const char *name,
 		    off + w->map->window < size ? off + w->map->window : size;
 		if (b < off + len) /* keep it whole */
 			b = off + len;
-		if ((w->base = refcopy_map_range(fd, off, (size_t)(b - off),
-						 &w->m, &w->mlen)) != NULL) {
+		if ((w->base =
+			 refcopy_map_range(fd, off, (size_t)(b - off), &w->m,
+					   &w->mlen, w->map->cost)) != NULL) {
 			w->a = off;
 			w->b = b;
+			/* judged costly: this window is mapped, the next read
+			 */
+			if (refcopy_costly(w->map->cost))
+				w->map = NULL;
 			return 0;
 		}
 		w->map = NULL;
@@ -153,6 +183,8 @@ int refcopy_run(int fd, const char *name, uint64_t size,
 	if (!n)
 		return 0;
 	sort_by_off(items, tmp, n, max);
+	if (map && refcopy_costly(map->cost))
+		map = NULL;
 	struct window w = {map, win, chunk, NULL, 0, NULL, 0, 0};
 	int rc = 0;
 	for (size_t i = 0; i < n && !rc; i++) {

@@ -2,7 +2,8 @@
  * file: asked to, it puts what was written on disk and lets go of the page
  * cache of what lies more than `behind` below the end (mincore), never of
  * what lies below where it started (the file's own pages), and keeps the
- * window above; the file reads back whole; requests merge; stop is clean. */
+ * window above; it flushes every so many bytes put on disk, and only when
+ * asked to; the file reads back whole; requests merge; stop is clean. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,7 @@ int main(void)
 	CHECK(write_part(fd, 0, 8 * MIB) == 0 && fsync(fd) == 0);
 	CHECK(test_cached(fd, 0, 8 * MIB) == 1.0);
 	struct writeback *w;
-	CHECK_OK(writeback_start(&w, fd, 8 * MIB));
+	CHECK_OK(writeback_start(&w, fd, 8 * MIB, 0));
 	CHECK(writeback_dropped(w) == 8 * MIB); /* nothing asked yet */
 	CHECK(write_part(fd, 8 * MIB, 32 * MIB) == 0);
 	CHECK(test_cached(fd, 8 * MIB, 24 * MIB) == 1.0);
@@ -85,15 +86,34 @@ int main(void)
 	writeback_kick(w, 20 * MIB, 0);
 	CHECK(writeback_dropped(w) == 26 * MIB);
 	CHECK(writeback_error(w) == 0);
+	CHECK(writeback_flushes(w) == 0); /* asked for none */
 
 	/* stop with a request waiting */
 	writeback_kick(w, 0, 0);
 	CHECK(writeback_stop(w) == 0);
 	CHECK(writeback_stop(NULL) == 0);
 
-	CHECK(good_mib(fd, 32 * MIB) == 32);
+	/* flushes: every 8 MiB put on disk, counted from `from` */
+	CHECK_OK(writeback_start(&w, fd, 32 * MIB, 8 * MIB));
+	CHECK(write_part(fd, 32 * MIB, 64 * MIB) == 0);
+	writeback_kick(w, 0, 26 * MIB); /* to 38 MiB: 6 MiB, none */
+	CHECK(writeback_dropped(w) == 38 * MIB);
+	CHECK(writeback_flushes(w) == 0);
+	writeback_kick(w, 0, 20 * MIB); /* to 44 MiB: 12 MiB, one */
+	CHECK(writeback_dropped(w) == 44 * MIB);
+	CHECK(writeback_flushes(w) == 1);
+	writeback_kick(w, 0, 14 * MIB); /* 6 MiB since: none */
+	CHECK(writeback_dropped(w) == 50 * MIB);
+	CHECK(writeback_flushes(w) == 1);
+	writeback_kick(w, 0, 0); /* 20 MiB since: one */
+	CHECK(writeback_dropped(w) == 64 * MIB);
+	CHECK(writeback_flushes(w) == 2);
+	CHECK(writeback_error(w) == 0);
+	CHECK(writeback_stop(w) == 0);
+
+	CHECK(good_mib(fd, 64 * MIB) == 64);
 	struct stat st;
-	CHECK(fstat(fd, &st) == 0 && (uint64_t)st.st_size == 32 * MIB);
+	CHECK(fstat(fd, &st) == 0 && (uint64_t)st.st_size == 64 * MIB);
 	close(fd);
 	return test_summary();
 }

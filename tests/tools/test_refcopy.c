@@ -2,13 +2,15 @@
  * through pread windows and through mapped windows: every piece lands
  * where it belongs, whatever the window and piece sizes; the mapped copy
  * asks its check before each window and stops at once when it says no,
- * and reads with pread when a window cannot be mapped; a piece outside the
+ * and reads with pread when a window cannot be mapped or the file is marked
+ * costly to map (and marks it so when a mapping was); a piece outside the
  * file copies nothing. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -81,7 +83,7 @@ static void run_case(struct fixture *f, size_t chunk, size_t window,
 	uint8_t *win = malloc(chunk);
 	memset(out, 0xAA, f->outlen);
 	struct counter c = {0, 1 << 30};
-	struct refcopy_map map = {window, count_check, &c};
+	struct refcopy_map map = {window, count_check, &c, NULL};
 	CHECK_OK(refcopy_run(f->fd, "in", f->size, f->items, f->tmp, f->n, out,
 			     win, chunk, window ? &map : NULL));
 	CHECK(out_right(f, out));
@@ -132,7 +134,7 @@ int main(void)
 	{
 		uint8_t *out = malloc(f.outlen), *win = malloc(16384);
 		struct counter c = {0, 2};
-		struct refcopy_map map = {65536, count_check, &c};
+		struct refcopy_map map = {65536, count_check, &c, NULL};
 		CHECK_ERR(refcopy_run(f.fd, "in", f.size, f.items, f.tmp, f.n,
 				      out, win, 16384, &map),
 			  -ESTALE);
@@ -172,7 +174,7 @@ int main(void)
 				_exit(2);
 			struct counter c = {0, 1 << 30};
 			struct refcopy_map map = {(size_t)64 << 20, count_check,
-						  &c};
+						  &c, NULL};
 			int rc = refcopy_run(f.fd, "in", f.size, f.items, f.tmp,
 					     f.n, out, win, 16384, &map);
 			_exit(rc == 0 && out_right(&f, out) && c.calls == 1
@@ -190,6 +192,79 @@ int main(void)
 	}
 #endif
 
+	/* a file marked costly to map: nothing is mapped (no check), and the
+	 * pieces are right */
+	{
+		make_items(&f, 20000, 600);
+		uint8_t *out = malloc(f.outlen), *win = malloc(8192);
+		struct refcopy_cost cost = {0};
+		atomic_store(&cost.costly, 1);
+		struct counter c = {0, 1 << 30};
+		struct refcopy_map map = {65536, count_check, &c, &cost};
+		CHECK_OK(refcopy_run(f.fd, "in", f.size, f.items, f.tmp, f.n,
+				     out, win, 8192, &map));
+		CHECK(out_right(&f, out) && c.calls == 0 &&
+		      refcopy_costly(&cost) && atomic_load(&cost.bytes) == 0);
+		free(out);
+		free(win);
+		free(f.items);
+		free(f.tmp);
+	}
+	/* a file in the page cache as 4 KiB pieces written one at a time
+	 * (small folios: a fault per 16 pages, where the kernel has large
+	 * ones for files written or read in large pieces): whether mapping
+	 * it is costly is what refcopy_map_range says for the same bytes;
+	 * if it is, the copy maps windows until it has mapped enough to
+	 * judge, then reads the rest; if not, it maps every window */
+	{
+		char path2[4096];
+		snprintf(path2, sizeof(path2), "%s/small", dir);
+		int wfd = open(path2, O_RDWR | O_CREAT | O_TRUNC, 0644);
+		CHECK(wfd >= 0);
+		for (size_t o = 0; wfd >= 0 && o < f.size; o += 4096) {
+			size_t l = f.size - o < 4096 ? f.size - o : 4096;
+			CHECK(pwrite(wfd, f.bytes + o, l, (off_t)o) ==
+			      (ssize_t)l);
+		}
+		/* judged after 2 MiB mapped: the probe maps 4 */
+		struct refcopy_cost probe = {0}, cost = {0};
+		probe.after = cost.after = (uint64_t)2 << 20;
+		void *m = NULL;
+		size_t mlen = 0;
+		CHECK(refcopy_map_range(wfd, 0, (size_t)4 << 20, &m, &mlen,
+					&probe) != NULL);
+		if (m)
+			munmap(m, mlen);
+		CHECK(atomic_load(&probe.bytes) >= ((uint64_t)4 << 20));
+		struct fixture g = f;
+		g.fd = wfd;
+		make_items(&g, 20000, 600);
+		uint8_t *out = malloc(g.outlen), *win = malloc(8192);
+		struct counter c = {0, 1 << 30};
+		struct refcopy_map map = {(size_t)1 << 20, count_check, &c,
+					  &cost};
+		CHECK_OK(refcopy_run(wfd, "small", g.size, g.items, g.tmp, g.n,
+				     out, win, 8192, &map));
+		CHECK(out_right(&g, out));
+		/* judged costly after the second window, or never */
+		CHECK(refcopy_costly(&cost) == refcopy_costly(&probe));
+		if (refcopy_costly(&probe))
+			CHECK(c.calls == 2);
+		else
+			CHECK(c.calls >= 5);
+		printf("a file written 4 KiB at a time: mapping it %s "
+		       "(%d windows mapped)\n",
+		       refcopy_costly(&probe) ? "is costly" : "is not costly",
+		       c.calls);
+		free(out);
+		free(win);
+		free(g.items);
+		free(g.tmp);
+		if (wfd >= 0)
+			close(wfd);
+		make_items(&f, 1, 1); /* for the frees below */
+	}
+
 	/* a piece past the end: -EIO, nothing copied, either way */
 	for (int mapped = 0; mapped <= 1; mapped++) {
 		uint8_t out[64], win[4096];
@@ -197,7 +272,7 @@ int main(void)
 		struct refcopy_item it[2] = {{0, 0, 16}, {f.size - 8, 16, 16}};
 		struct refcopy_item tmp[2];
 		struct counter c = {0, 1 << 30};
-		struct refcopy_map map = {65536, count_check, &c};
+		struct refcopy_map map = {65536, count_check, &c, NULL};
 		CHECK_ERR(refcopy_run(f.fd, "in", f.size, it, tmp, 2, out, win,
 				      sizeof(win), mapped ? &map : NULL),
 			  -EIO);
