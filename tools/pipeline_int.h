@@ -126,8 +126,9 @@ struct worker {
 	const uint8_t *rdata; /* ... or mapped: its bytes are here */
 	void *rmap;	      /* the mapping (rdata is in it), or NULL */
 	size_t rmaplen;
-	uint64_t rbase; /* a regular file: the offset of rdata[0] ... */
-	size_t rlen;	/* ... and the chunk's length */
+	uint64_t rbase;	    /* a regular file: the offset of rdata[0] ... */
+	size_t rlen;	    /* ... and the chunk's length */
+	uint64_t ct0, clen; /* the chunk's start (refcopy_now) and bytes */
 	unsigned epoch;
 	uint64_t lines, records, entries, no_key, ignored, bad;
 	uint64_t rbytes[NPART_ENT]; /* byref: record bytes per partition */
@@ -169,8 +170,10 @@ struct pipeline {
 	uint64_t size;
 	struct timespec mtime; /* of a regular file, when opened */
 	atomic_int lease;      /* inputlease handle of a regular file, or -1 */
-	struct refcopy_cost map_cost; /* of mapping the input (refcopy.h) */
-	atomic_uint groups_copied;    /* groups whose records are copied back */
+	/* mapping or reading the input (refcopy.h): in the read phase, and
+	 * in the write groups */
+	struct refcopy_cost read_cost, map_cost;
+	atomic_uint groups_copied; /* groups whose records are copied back */
 	int regular;	  /* a regular file: cut by offset, read with pread */
 	struct gzin *gz;  /* gzip input (read in turn), or NULL */
 	uint64_t gz_size; /* of a gzip regular file (for progress), or 0 */

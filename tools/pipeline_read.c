@@ -10,12 +10,11 @@
  * entries of the whole chunk in one call, no fault per page) where the read
  * lease holds back any process that would truncate the file (a mapped page
  * past the end of a shrunk file raises SIGBUS; pl_stopped() checks the
- * lease before each chunk) and mapping the file has not proved costly
- * (tools/refcopy.h); else it is read with pread into the worker's buffer.
- * Where the page cache holds the file in large folios, mapping a chunk
- * costs a fraction of what pread costs to copy it (3.1 GB, measured on one
- * machine: 0.05 s against 0.56-0.78 s); where it holds it in 4 KiB folios
- * and a page fault is expensive, several times more (refcopy.h).
+ * lease before each chunk) and mapping has proved the cheaper way for this
+ * file (tools/refcopy.h: on one machine mapping a cached 3.1 GB file cost
+ * a tenth of what pread cost to copy it; on another, from a file just
+ * written, several times more); else it is read with pread into the
+ * worker's buffer.
  */
 #include "tools/pipeline_int.h"
 
@@ -207,16 +206,24 @@ static void chunk_unmap(struct worker *w)
 }
 
 /* Bytes [a, a + n) of a regular file into the worker: mapped under the
- * lease, else (no lease, no address space for it, or mapping the file is
- * costly: tools/refcopy.h) read into its buffer. */
+ * lease where the read phase's tries found mapping cheaper than reading
+ * (tools/refcopy.h: each chunk's CPU time, parsing included, from here to
+ * the worker's next chunk), else (no lease, no address space for it)
+ * read into its buffer. */
 static int chunk_bytes(struct worker *w, uint64_t a, size_t n)
 {
 	struct pipeline *pl = w->pl;
+	uint64_t now = refcopy_now();
+	if (w->ct0)
+		refcopy_cost_add(&pl->read_cost, w->rmap != NULL, now - w->ct0,
+				 w->clen);
+	w->ct0 = now;
+	w->clen = n;
 	chunk_unmap(w);
 	if (n && atomic_load(&pl->lease) >= 0 &&
-	    !refcopy_costly(&pl->map_cost) &&
-	    (w->rdata = refcopy_map_range(pl->fd, a, n, &w->rmap, &w->rmaplen,
-					  &pl->map_cost)) != NULL)
+	    refcopy_use_map(&pl->read_cost) &&
+	    (w->rdata = refcopy_map_range(pl->fd, a, n, &w->rmap,
+					  &w->rmaplen)) != NULL)
 		return 0;
 	if (w->rcap < n) {
 		uint8_t *p = realloc(w->rbuf, n);

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hamt/err.h"
@@ -62,49 +62,67 @@ static int read_at(int fd, const char *name, uint8_t *buf, size_t len,
 	return 0;
 }
 
-/* This thread's minor page faults so far (0 where it cannot say). */
-static long thread_faults(void)
+uint64_t refcopy_now(void)
 {
-	struct rusage ru;
-	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_minflt : 0;
+	struct timespec ts;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-int refcopy_costly(struct refcopy_cost *cost)
+int refcopy_use_map(struct refcopy_cost *cost)
 {
-	return cost && atomic_load(&cost->costly);
+	if (!cost)
+		return 1;
+	int c = atomic_load(&cost->choice);
+	if (c)
+		return c == REFCOPY_MAP;
+	/* trying both: the way with fewer bytes measured */
+	return atomic_load(&cost->bytes[0]) <= atomic_load(&cost->bytes[1]);
+}
+
+void refcopy_cost_add(struct refcopy_cost *cost, int mapped, uint64_t ns,
+		      uint64_t bytes)
+{
+	if (!cost || atomic_load(&cost->choice))
+		return;
+	int i = mapped ? 0 : 1;
+	atomic_fetch_add(&cost->ns[i], ns);
+	atomic_fetch_add(&cost->bytes[i], bytes);
+	uint64_t after = cost->after ? cost->after : REFCOPY_TRY_BYTES;
+	uint64_t bm = atomic_load(&cost->bytes[0]),
+		 br = atomic_load(&cost->bytes[1]);
+	if (bm < after || br < after)
+		return;
+	/* ns per byte, compared without dividing: nm / bm <= nr / br */
+	double nm = (double)atomic_load(&cost->ns[0]),
+	       nr = (double)atomic_load(&cost->ns[1]);
+	int c = nm * (double)br <= nr * (double)bm ? REFCOPY_MAP : REFCOPY_READ;
+	int none = 0;
+	atomic_compare_exchange_strong(&cost->choice, &none, c);
 }
 
 const uint8_t *refcopy_map_range(int fd, uint64_t off, size_t len, void **map,
-				 size_t *maplen, struct refcopy_cost *cost)
+				 size_t *maplen)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	if (page <= 0)
 		page = 4096;
 	uint64_t a = off - off % (uint64_t)page;
 	size_t n = (size_t)(off - a) + len;
-	long f0 = cost ? thread_faults() : 0;
 	void *m =
 	    mmap(NULL, n, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, (off_t)a);
 	if (m == MAP_FAILED)
 		return NULL;
-	if (cost) {
-		long f = thread_faults() - f0;
-		uint64_t b = atomic_fetch_add(&cost->bytes, n) + n,
-			 t = atomic_fetch_add(&cost->faults,
-					      (uint64_t)(f > 0 ? f : 0)) +
-			     (uint64_t)(f > 0 ? f : 0);
-		uint64_t after =
-		    cost->after ? cost->after : REFCOPY_COSTLY_AFTER;
-		if (b >= after && t > REFCOPY_COSTLY_FAULTS * (b >> 20))
-			atomic_store(&cost->costly, 1);
-	}
 	*map = m;
 	*maplen = n;
 	return (const uint8_t *)m + (off - a);
 }
 
 /* The stretch of the file that pieces are copied from: [a, b), its bytes
- * at `base`; mapped while `map` is set, else read into `win`. */
+ * at `base`; mapped (m set) or read into `win`. Mapping is allowed while
+ * `map` is set, and chosen while map->cost says so; each stretch's CPU
+ * time, from its move to the next, goes to map->cost. */
 struct window {
 	const struct refcopy_map *map;
 	uint8_t *win;
@@ -113,10 +131,14 @@ struct window {
 	size_t mlen;
 	const uint8_t *base; /* NULL: no window yet */
 	uint64_t a, b;
+	uint64_t t0; /* refcopy_now() when it moved here */
 };
 
 static void window_drop(struct window *w)
 {
+	if (w->base && w->map)
+		refcopy_cost_add(w->map->cost, w->m != NULL,
+				 refcopy_now() - w->t0, w->b - w->a);
 	if (w->m)
 		munmap(w->m, w->mlen);
 	w->m = NULL;
@@ -124,14 +146,15 @@ static void window_drop(struct window *w)
 }
 
 /* Move the window to hold the piece [off, off + len), len <= chunk: a
- * mapping of map->window bytes from the piece on (after map->check), or
- * if that cannot be mapped (no address space left), from then on a read
- * of `chunk` bytes. */
+ * mapping of map->window bytes from the piece on (after map->check), or a
+ * read of `chunk` bytes; if a mapping fails (no address space left), reads
+ * from then on. */
 static int window_move(struct window *w, int fd, const char *name,
 		       uint64_t size, uint64_t off, uint32_t len)
 {
 	window_drop(w);
-	if (w->map) {
+	w->t0 = w->map ? refcopy_now() : 0;
+	if (w->map && refcopy_use_map(w->map->cost)) {
 		int rc = w->map->check(w->map->arg);
 		if (rc)
 			return rc;
@@ -139,15 +162,10 @@ static int window_move(struct window *w, int fd, const char *name,
 		    off + w->map->window < size ? off + w->map->window : size;
 		if (b < off + len) /* keep it whole */
 			b = off + len;
-		if ((w->base =
-			 refcopy_map_range(fd, off, (size_t)(b - off), &w->m,
-					   &w->mlen, w->map->cost)) != NULL) {
+		if ((w->base = refcopy_map_range(fd, off, (size_t)(b - off),
+						 &w->m, &w->mlen)) != NULL) {
 			w->a = off;
 			w->b = b;
-			/* judged costly: this window is mapped, the next read
-			 */
-			if (refcopy_costly(w->map->cost))
-				w->map = NULL;
 			return 0;
 		}
 		w->map = NULL;
@@ -183,9 +201,7 @@ int refcopy_run(int fd, const char *name, uint64_t size,
 	if (!n)
 		return 0;
 	sort_by_off(items, tmp, n, max);
-	if (map && refcopy_costly(map->cost))
-		map = NULL;
-	struct window w = {map, win, chunk, NULL, 0, NULL, 0, 0};
+	struct window w = {map, win, chunk, NULL, 0, NULL, 0, 0, 0};
 	int rc = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
 		const struct refcopy_item *it = &items[i];

@@ -19,21 +19,19 @@
  * (a read lease holds back a process that would truncate the file, and
  * tells this one, see tools/inputlease.h).
  *
- * Mapping is not always the cheaper way. A populated mapping takes a page
- * fault per large folio of the file's page cache, but one per 16 pages
- * (the kernel's fault-around) where the page cache holds the file in 4 KiB
- * folios, as it does for a file just written in small pieces (by cp, or a
- * generator's stdio). On the VMs `hamt build` is measured on a fault costs
- * about 10 us, while pread copies a cached 3.1 GB file in 0.13-0.18 s
- * whatever its folios: a 10M-record build (22 passes) took 20.4 s mapped
- * against 9.5-10.5 s with pread, from a file in small folios, and 7.6-8.0 s
- * mapped against 8.2-8.6 s with pread from one in large folios. So a
- * mapping counts the faults it took (this thread's minor faults), and
- * once REFCOPY_COSTLY_AFTER bytes of a file were mapped with more than
- * REFCOPY_COSTLY_FAULTS per MiB in all, the file is "costly" and the rest
- * is read with pread. (Not judged by the first mapping: even a file read
- * into the page cache by readahead begins with small folios, 16 faults per
- * MiB for its first 4 MiB, then about one.)
+ * Mapping is not always the cheaper way. On the VMs `hamt build` is
+ * measured on, where the hypervisor keeps shadow page tables, a mapping
+ * costs about as much per 4 KiB page as pread costs to copy one, or
+ * several times more, depending on how the page cache holds the file:
+ * a 10M-record build (22 passes over a 3.1 GB input) took 7.6-8.0 s mapped
+ * and 8.2-8.6 s with pread from a file read in by readahead, but 20.3 s
+ * mapped and 8.2-8.5 s with pread from the same file just written by a
+ * generator or by cp (pread copies a cached 3.1 GB file in 0.13-0.18 s
+ * there, whatever its folios). Elsewhere mapping was ten times cheaper
+ * (0.05 s against 0.56-0.78 s a pass). So, given a refcopy_cost, the
+ * copy tries both ways, stretch by stretch, and times each (this thread's
+ * CPU time per byte, copies included); once both ways have
+ * REFCOPY_TRY_BYTES behind them, the cheaper one is used from then on.
  *
  * Threads: any number may run at once on the same file, each with its own
  * window buffer.
@@ -45,19 +43,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define REFCOPY_COSTLY_FAULTS 4 /* page faults per MiB mapped */
-#define REFCOPY_COSTLY_AFTER ((uint64_t)256 << 20)
+#define REFCOPY_TRY_BYTES ((uint64_t)128 << 20)
 
-/* What mapping a file has cost so far (zeroed to start); shared by the
- * threads that map it. */
+enum { REFCOPY_MAP = 1, REFCOPY_READ = 2 };
+
+/* What mapping and reading a file have cost so far (zeroed to start),
+ * shared by the threads that copy from it. */
 struct refcopy_cost {
-	atomic_uint_fast64_t bytes, faults; /* mapped, and the faults taken */
-	atomic_int costly;		    /* judged costly (see above) */
-	uint64_t after; /* judged after this many bytes; 0: the default */
+	atomic_uint_fast64_t ns[2], bytes[2]; /* [0] mapped, [1] read */
+	atomic_int choice; /* 0 while trying both; REFCOPY_MAP or _READ */
+	uint64_t after;	   /* try each way this long; 0: REFCOPY_TRY_BYTES */
 };
 
-/* 1 if `cost` (or NULL: 0) says the file is costly to map. */
-int refcopy_costly(struct refcopy_cost *cost);
+/* Map the next stretch (1) or read it (0)? NULL: map. */
+int refcopy_use_map(struct refcopy_cost *cost);
+/* This thread's CPU time, in ns. */
+uint64_t refcopy_now(void);
+/* A stretch of `bytes` done mapped or read took `ns` of CPU time: add it
+ * to `cost` (NULL: nothing), which chooses once both ways have enough. */
+void refcopy_cost_add(struct refcopy_cost *cost, int mapped, uint64_t ns,
+		      uint64_t bytes);
 
 /* One piece: `len` bytes at offset `off` of the file go to `dst` of the
  * output buffer. */
@@ -70,8 +75,7 @@ struct refcopy_item {
 /* Copying through a mapping: `window` bytes are mapped at a time; `check(arg)`
  * is called before each window is mapped and returns 0 if the file is still as
  * it was, else a negative errno with a message, which stops the copy.
- * `cost` (or NULL) is the file's (see above): once it says costly, nothing
- * more is mapped and the pieces are read with pread. */
+ * `cost` (or NULL: always map) is the file's (see above). */
 struct refcopy_map {
 	size_t window;
 	int (*check)(void *arg);
@@ -100,9 +104,8 @@ int refcopy_run(int fd, const char *name, uint64_t size,
  * the page boundary at or before `off`: the bytes at `off`, with the
  * mapping to munmap in *map and *maplen; or NULL if it cannot be mapped
  * (errno set). The caller promises, as above, that the file does not
- * shrink while it is mapped. Adds what the mapping cost to `cost` (if not
- * NULL), which may then say costly. */
+ * shrink while it is mapped. */
 const uint8_t *refcopy_map_range(int fd, uint64_t off, size_t len, void **map,
-				 size_t *maplen, struct refcopy_cost *cost);
+				 size_t *maplen);
 
 #endif

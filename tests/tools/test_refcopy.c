@@ -2,15 +2,14 @@
  * through pread windows and through mapped windows: every piece lands
  * where it belongs, whatever the window and piece sizes; the mapped copy
  * asks its check before each window and stops at once when it says no,
- * and reads with pread when a window cannot be mapped or the file is marked
- * costly to map (and marks it so when a mapping was); a piece outside the
- * file copies nothing. */
+ * and reads with pread when a window cannot be mapped; given a cost, it
+ * tries both ways and then keeps to the cheaper one, and a choice made
+ * holds; a piece outside the file copies nothing. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -192,76 +191,76 @@ int main(void)
 	}
 #endif
 
-	/* a file marked costly to map: nothing is mapped (no check), and the
-	 * pieces are right */
+	/* the choice between mapping and reading: once both ways have
+	 * `after` bytes, the one with less time per byte, for good */
 	{
+		struct refcopy_cost k = {0};
+		k.after = 100;
+		CHECK(refcopy_use_map(NULL) == 1);
+		CHECK(refcopy_use_map(&k) == 1); /* both at 0: map first */
+		refcopy_cost_add(&k, 1, 1000, 60);
+		CHECK(refcopy_use_map(&k) == 0); /* the fewer bytes: read */
+		refcopy_cost_add(&k, 0, 100, 200);
+		CHECK(refcopy_use_map(&k) == 1 && atomic_load(&k.choice) == 0);
+		refcopy_cost_add(&k, 1, 1000, 60); /* 16.7 ns/B against 0.5 */
+		CHECK(atomic_load(&k.choice) == REFCOPY_READ);
+		CHECK(refcopy_use_map(&k) == 0);
+		refcopy_cost_add(&k, 1, 1, 1 << 20); /* decided: ignored */
+		CHECK(atomic_load(&k.choice) == REFCOPY_READ &&
+		      atomic_load(&k.bytes[0]) == 120);
+		struct refcopy_cost m = {0};
+		m.after = 100;
+		refcopy_cost_add(&m, 0, 5000, 100);
+		refcopy_cost_add(&m, 1, 1000, 400);
+		CHECK(atomic_load(&m.choice) == REFCOPY_MAP &&
+		      refcopy_use_map(&m) == 1);
+		CHECK(refcopy_now() > 0);
+	}
+	/* chosen already: reading maps nothing (no check), mapping maps */
+	for (int way = REFCOPY_MAP; way <= REFCOPY_READ; way++) {
 		make_items(&f, 20000, 600);
 		uint8_t *out = malloc(f.outlen), *win = malloc(8192);
 		struct refcopy_cost cost = {0};
-		atomic_store(&cost.costly, 1);
+		atomic_store(&cost.choice, way);
 		struct counter c = {0, 1 << 30};
 		struct refcopy_map map = {65536, count_check, &c, &cost};
 		CHECK_OK(refcopy_run(f.fd, "in", f.size, f.items, f.tmp, f.n,
 				     out, win, 8192, &map));
-		CHECK(out_right(&f, out) && c.calls == 0 &&
-		      refcopy_costly(&cost) && atomic_load(&cost.bytes) == 0);
+		CHECK(out_right(&f, out));
+		CHECK(way == REFCOPY_READ ? c.calls == 0 : c.calls > 0);
 		free(out);
 		free(win);
 		free(f.items);
 		free(f.tmp);
 	}
-	/* a file in the page cache as 4 KiB pieces written one at a time
-	 * (small folios: a fault per 16 pages, where the kernel has large
-	 * ones for files written or read in large pieces): whether mapping
-	 * it is costly is what refcopy_map_range says for the same bytes;
-	 * if it is, the copy maps windows until it has mapped enough to
-	 * judge, then reads the rest; if not, it maps every window */
+	/* not chosen yet: both ways are tried, then one is chosen, and the
+	 * pieces are right whichever */
 	{
-		char path2[4096];
-		snprintf(path2, sizeof(path2), "%s/small", dir);
-		int wfd = open(path2, O_RDWR | O_CREAT | O_TRUNC, 0644);
-		CHECK(wfd >= 0);
-		for (size_t o = 0; wfd >= 0 && o < f.size; o += 4096) {
-			size_t l = f.size - o < 4096 ? f.size - o : 4096;
-			CHECK(pwrite(wfd, f.bytes + o, l, (off_t)o) ==
-			      (ssize_t)l);
-		}
-		/* judged after 2 MiB mapped: the probe maps 4 */
-		struct refcopy_cost probe = {0}, cost = {0};
-		probe.after = cost.after = (uint64_t)2 << 20;
-		void *m = NULL;
-		size_t mlen = 0;
-		CHECK(refcopy_map_range(wfd, 0, (size_t)4 << 20, &m, &mlen,
-					&probe) != NULL);
-		if (m)
-			munmap(m, mlen);
-		CHECK(atomic_load(&probe.bytes) >= ((uint64_t)4 << 20));
-		struct fixture g = f;
-		g.fd = wfd;
-		make_items(&g, 20000, 600);
-		uint8_t *out = malloc(g.outlen), *win = malloc(8192);
+		make_items(&f, 20000, 600);
+		uint8_t *out = malloc(f.outlen), *win = malloc(8192);
+		struct refcopy_cost cost = {0};
+		cost.after = (uint64_t)1 << 20;
 		struct counter c = {0, 1 << 30};
-		struct refcopy_map map = {(size_t)1 << 20, count_check, &c,
+		struct refcopy_map map = {(size_t)256 << 10, count_check, &c,
 					  &cost};
-		CHECK_OK(refcopy_run(wfd, "small", g.size, g.items, g.tmp, g.n,
+		CHECK_OK(refcopy_run(f.fd, "in", f.size, f.items, f.tmp, f.n,
 				     out, win, 8192, &map));
-		CHECK(out_right(&g, out));
-		/* judged costly after the second window, or never */
-		CHECK(refcopy_costly(&cost) == refcopy_costly(&probe));
-		if (refcopy_costly(&probe))
-			CHECK(c.calls == 2);
-		else
-			CHECK(c.calls >= 5);
-		printf("a file written 4 KiB at a time: mapping it %s "
-		       "(%d windows mapped)\n",
-		       refcopy_costly(&probe) ? "is costly" : "is not costly",
-		       c.calls);
+		CHECK(out_right(&f, out));
+		CHECK(atomic_load(&cost.bytes[0]) >= cost.after &&
+		      atomic_load(&cost.bytes[1]) >= cost.after);
+		int way = atomic_load(&cost.choice);
+		CHECK(way == REFCOPY_MAP || way == REFCOPY_READ);
+		printf("tried both ways: mapping %.2f ns/B, reading %.2f "
+		       "ns/B: %s\n",
+		       (double)atomic_load(&cost.ns[0]) /
+			   (double)atomic_load(&cost.bytes[0]),
+		       (double)atomic_load(&cost.ns[1]) /
+			   (double)atomic_load(&cost.bytes[1]),
+		       way == REFCOPY_MAP ? "maps" : "reads");
 		free(out);
 		free(win);
-		free(g.items);
-		free(g.tmp);
-		if (wfd >= 0)
-			close(wfd);
+		free(f.items);
+		free(f.tmp);
 		make_items(&f, 1, 1); /* for the frees below */
 	}
 
