@@ -18,6 +18,7 @@
 
 #define HUGE_PAGE ((size_t)2 << 20)
 
+#ifndef BIGBUF_MALLOC
 /* The mapped length for `len` bytes: whole huge pages (the kernel maps a
  * huge page only where the range covers all of it). */
 static size_t mapped_len(size_t len)
@@ -26,6 +27,7 @@ static size_t mapped_len(size_t len)
 		len = 1;
 	return (len + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
 }
+#endif
 
 void *bigbuf_alloc(size_t len)
 {

@@ -42,6 +42,7 @@ static int holds(const uint8_t *p, size_t n)
 	return 1;
 }
 
+#ifndef UNDER_ASAN
 /* 1 if the kernel may use huge pages for the mapping that holds p, 0 if
  * not, -1 if smaps does not say. */
 static int thp_eligible(const void *p)
@@ -79,6 +80,7 @@ static int thp_on(void)
 	}
 	return f && !strstr(line, "[never]");
 }
+#endif
 
 int main(void)
 {

@@ -217,6 +217,8 @@ int main(void)
 		CHECK(refcopy_now() > 0);
 	}
 	/* chosen already: reading maps nothing (no check), mapping maps */
+	free(f.items);
+	free(f.tmp);
 	for (int way = REFCOPY_MAP; way <= REFCOPY_READ; way++) {
 		make_items(&f, 20000, 600);
 		uint8_t *out = malloc(f.outlen), *win = malloc(8192);
