@@ -26,7 +26,7 @@ struct writeback {
 
 /* One request, without the lock. 0 or an errno. */
 static int writeback_one(struct writeback *w, uint64_t end, uint64_t behind,
-			 uint64_t *dropped)
+			 uint64_t *dropped, unsigned *flushes)
 {
 	/* a hint: its failure changes nothing */
 	(void)sync_file_range(w->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
@@ -55,9 +55,7 @@ static int writeback_one(struct writeback *w, uint64_t end, uint64_t behind,
 		if (fdatasync(w->fd) < 0 && errno != EINVAL)
 			return errno;
 		w->flushed = to;
-		pthread_mutex_lock(&w->lock);
-		w->flushes++;
-		pthread_mutex_unlock(&w->lock);
+		(*flushes)++;
 	}
 	return 0;
 }
@@ -77,10 +75,12 @@ static void *writeback_main(void *arg)
 		w->asked = 0;
 		w->busy = 1;
 		uint64_t end = w->end, behind = w->behind, dropped = w->dropped;
+		unsigned flushes = w->flushes;
 		pthread_mutex_unlock(&w->lock);
-		int e = writeback_one(w, end, behind, &dropped);
+		int e = writeback_one(w, end, behind, &dropped, &flushes);
 		pthread_mutex_lock(&w->lock);
 		w->dropped = dropped;
+		w->flushes = flushes;
 		if (e && !w->err)
 			w->err = e;
 	}

@@ -16,8 +16,6 @@
 #endif
 #endif
 
-#define HUGE_PAGE ((size_t)2 << 20)
-
 #ifndef BIGBUF_MALLOC
 /* The mapped length for `len` bytes: whole huge pages (the kernel maps a
  * huge page only where the range covers all of it). */
@@ -25,13 +23,13 @@ static size_t mapped_len(size_t len)
 {
 	if (len == 0)
 		len = 1;
-	return (len + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	return (len + BIGBUF_HUGE_PAGE - 1) & ~(BIGBUF_HUGE_PAGE - 1);
 }
 #endif
 
 void *bigbuf_alloc(size_t len)
 {
-	if (len > SIZE_MAX - HUGE_PAGE) {
+	if (len > SIZE_MAX - BIGBUF_HUGE_PAGE) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -56,7 +54,7 @@ int bigbuf_grow(void **p, size_t *len, size_t need)
 	size_t want = *len + *len / 2;
 	if (want < *len || want < need)
 		want = need;
-	if (want > SIZE_MAX - HUGE_PAGE)
+	if (want > SIZE_MAX - BIGBUF_HUGE_PAGE)
 		return err_set(-ENOMEM, "out of memory (%zu bytes)", need);
 	void *q;
 #ifdef BIGBUF_MALLOC

@@ -19,6 +19,8 @@
 
 #include <stddef.h>
 
+#define BIGBUF_HUGE_PAGE ((size_t)2 << 20) /* x86-64's huge page */
+
 /* A new buffer of at least `len` bytes (not zeroed), or NULL with errno
  * set. The length to pass back to bigbuf_grow/bigbuf_free is `len`. */
 void *bigbuf_alloc(size_t len);

@@ -256,7 +256,6 @@ static void progress_print(struct pipeline *pl, double start, double *last_t,
  * changing their contents, so racing the writer for a page is harmless; an
  * older kernel refuses it and the writer faults them itself. */
 #define PREFAULT_STEP ((uintptr_t)8 << 20)
-#define HUGE_STEP ((uintptr_t)2 << 20)
 #define PREFAULT_TICK ((uintptr_t)64 << 20)
 /* in all, at most: LMDB's dirty pages for a step of the bulk load (about
  * 75 MiB, see store.c) and some */
@@ -281,8 +280,9 @@ static void prefault_heap(struct pipeline *pl)
 			n = (uintptr_t)pl->pf_left;
 		/* in huge pages where whole ones fit (a hint: the heap is
 		 * the writer's, its pages stay where they are) */
-		uintptr_t h0 = (lo + HUGE_STEP - 1) & ~(HUGE_STEP - 1),
-			  h1 = (lo + n) & ~(HUGE_STEP - 1);
+		const uintptr_t hp = BIGBUF_HUGE_PAGE;
+		uintptr_t h0 = (lo + hp - 1) & ~(hp - 1),
+			  h1 = (lo + n) & ~(hp - 1);
 		if (h1 > h0)
 			madvise((void *)h0, h1 - h0, MADV_HUGEPAGE);
 		if (madvise((void *)lo, n, MADV_POPULATE_WRITE) != 0) {

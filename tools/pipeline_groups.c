@@ -46,20 +46,15 @@ void pl_plan_groups(struct pipeline *pl, uint64_t limit)
 	pl->ngroups = g;
 }
 
-/* Room for NEED elements of SIZE bytes in *p (*bytes long, *cap elements),
- * a bigbuf grown by half again at least, as it grows once per partition of
- * a group (to the exact need, every partition would copy all those before
- * it wherever the buffer cannot be moved, e.g. under AddressSanitizer). */
-static int grow(void **p, size_t *bytes, size_t *cap, size_t need, size_t size)
+/* Room for NEED elements of SIZE bytes in the bigbuf *p of *bytes bytes,
+ * grown by half again at least, as it grows once per partition of a group
+ * (to the exact need, every partition would copy all those before it
+ * wherever the buffer cannot be moved, e.g. under AddressSanitizer). */
+static int grow(void **p, size_t *bytes, size_t need, size_t size)
 {
-	if (need <= *cap)
-		return 0;
 	if (need > SIZE_MAX / size)
 		return err_set(-ENOMEM, "out of memory (%zu entries)", need);
-	int rc = bigbuf_grow(p, bytes, need * size);
-	if (!rc)
-		*cap = *bytes / size;
-	return rc;
+	return bigbuf_grow(p, bytes, need * size);
 }
 
 static int bad_ref(unsigned p)
@@ -102,9 +97,9 @@ static int group_part(struct pipeline *pl, unsigned p, struct gslot *s,
 	if (rc)
 		return rc;
 	size_t more = (size_t)sorter_merge_total(m);
-	if ((rc = grow((void **)&s->ents, &s->entlen, &s->entcap,
-		       s->nents + more, sizeof(*s->ents))) != 0 ||
-	    (rc = grow((void **)&s->ci, &s->cilen, &s->cicap, s->nci + more,
+	if ((rc = grow((void **)&s->ents, &s->entlen, s->nents + more,
+		       sizeof(*s->ents))) != 0 ||
+	    (rc = grow((void **)&s->ci, &s->cilen, s->nci + more,
 		       2 * sizeof(*s->ci))) != 0) {
 		sorter_merge_close(m);
 		return rc;
@@ -165,7 +160,7 @@ void pl_group_free_all(struct pipeline *pl, struct gslot *s)
 	bigbuf_free(s->ci, s->cilen);
 	s->ents = NULL;
 	s->ci = NULL;
-	s->entlen = s->entcap = s->cilen = s->cicap = 0;
+	s->entlen = s->cilen = 0;
 }
 
 /* refcopy's check before each window of the mapped input. */
@@ -198,8 +193,8 @@ static int group_fill(struct pipeline *pl, unsigned g, struct gslot *s)
 				  &pl->map_cost};
 	if (!rc)
 		rc = refcopy_run(pl->fd, pl->name, pl->size, s->ci,
-				 s->ci + s->cicap, s->nci, s->buf, s->win,
-				 REFCOPY_CHUNK,
+				 s->ci + s->cilen / (2 * sizeof(*s->ci)),
+				 s->nci, s->buf, s->win, REFCOPY_CHUNK,
 				 atomic_load(&pl->lease) >= 0 ? &map : NULL);
 	if (!rc)
 		rc = input_unchanged(pl);

@@ -152,9 +152,11 @@ struct gslot {
 	uint8_t *buf;
 	uint8_t *win; /* REFCOPY_CHUNK bytes: refcopy's window on the input */
 	struct gent *ents; /* bigbufs (tools/bigbuf.h) of entlen, cilen bytes */
-	size_t nents, entcap, entlen;
-	struct refcopy_item *ci;  /* 2 * cicap: the items, then refcopy's */
-	size_t nci, cicap, cilen; /* radix buffer */
+	size_t nents, entlen;
+	/* the items in the first half of ci, refcopy's radix buffer in the
+	 * second */
+	struct refcopy_item *ci;
+	size_t nci, cilen;
 	struct sorter_scratch sx;
 	int busy;
 };
