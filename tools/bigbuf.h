@@ -1,5 +1,5 @@
 /* bigbuf.h - large, long-lived buffers (arrays of millions of entries, a
- * write group's 128 MiB) in huge pages where the kernel has them.
+ * write group's up to 256 MiB) in huge pages where the kernel has them.
  *
  * The first touch of fresh memory is what `hamt build` pays most for on
  * the VMs it is measured on: about 10 us per 4 KiB page fault, against

@@ -314,7 +314,7 @@ static uint64_t mem_available(void)
 /* The largest input file whose records are read back from it: the
  * write reads it once per group (pipeline_groups.c), which is cheap only
  * while it stays in the page cache; a larger one would be read from disk
- * again and again (a 50 GB dump in 128 MiB groups: 400 times), so its
+ * again and again (a 50 GB dump in 256 MiB groups: 200 times), so its
  * records are copied as they are read instead (into the sorters, which
  * spill past the memory budget): read once, spilled once. */
 static uint64_t reread_max(const struct pipeline_opts *o)
@@ -541,7 +541,8 @@ int pipeline_run(const struct pipeline_opts *o, struct cid *root,
 		o->after_read(o->after_read_arg);
 	if (pl->byref) {
 		/* the records are read back from the file */
-		pl_plan_groups(pl, o->group ? o->group : GROUP_DEFAULT);
+		pl_plan_groups(pl, o->group ? o->group
+					    : pipeline_group_bytes(o->mem));
 		pl->prep_next = NPART_ENT;
 		if (pl->ngroups == 0) /* no record to copy back */
 			pl_input_release(pl);

@@ -21,6 +21,12 @@
 
 /* ------------------------------------------------------------ groups */
 
+uint64_t pipeline_group_bytes(uint64_t mem)
+{
+	uint64_t g = mem / 12;
+	return g < GROUP_MIN ? GROUP_MIN : g > GROUP_MAX ? GROUP_MAX : g;
+}
+
 /* Split the raw partitions into groups of at most `limit` record bytes
  * (a partition bigger than that is a group of its own). */
 void pl_plan_groups(struct pipeline *pl, uint64_t limit)

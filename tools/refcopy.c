@@ -81,6 +81,11 @@ int refcopy_use_map(struct refcopy_cost *cost)
 	return atomic_load(&cost->bytes[0]) <= atomic_load(&cost->bytes[1]);
 }
 
+int refcopy_trying(struct refcopy_cost *cost)
+{
+	return cost && !atomic_load(&cost->choice);
+}
+
 void refcopy_cost_add(struct refcopy_cost *cost, int mapped, uint64_t ns,
 		      uint64_t bytes)
 {
@@ -131,12 +136,12 @@ struct window {
 	size_t mlen;
 	const uint8_t *base; /* NULL: no window yet */
 	uint64_t a, b;
-	uint64_t t0; /* refcopy_now() when it moved here */
+	uint64_t t0; /* refcopy_now() when it moved here, 0: not timed */
 };
 
 static void window_drop(struct window *w)
 {
-	if (w->base && w->map)
+	if (w->base && w->map && w->t0)
 		refcopy_cost_add(w->map->cost, w->m != NULL,
 				 refcopy_now() - w->t0, w->b - w->a);
 	if (w->m)
@@ -153,7 +158,7 @@ static int window_move(struct window *w, int fd, const char *name,
 		       uint64_t size, uint64_t off, uint32_t len)
 {
 	window_drop(w);
-	w->t0 = w->map ? refcopy_now() : 0;
+	w->t0 = w->map && refcopy_trying(w->map->cost) ? refcopy_now() : 0;
 	if (w->map && refcopy_use_map(w->map->cost)) {
 		int rc = w->map->check(w->map->arg);
 		if (rc)

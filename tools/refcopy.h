@@ -57,6 +57,10 @@ struct refcopy_cost {
 
 /* Map the next stretch (1) or read it (0)? NULL: map. */
 int refcopy_use_map(struct refcopy_cost *cost);
+/* 1 while `cost` (not NULL) still tries both ways: only then is a
+ * stretch worth timing (on a VM a CPU clock read can be a system call;
+ * 22 passes over a 3.1 GB input timed every window made 537,000). */
+int refcopy_trying(struct refcopy_cost *cost);
 /* This thread's CPU time, in ns. */
 uint64_t refcopy_now(void);
 /* A stretch of `bytes` done mapped or read took `ns` of CPU time: add it

@@ -837,8 +837,20 @@ static void test_input_cut_short(void)
 	printf("input cut short while read: ESTALE, nothing committed\n");
 }
 
+/* The default write group follows the memory budget, within bounds. */
+static void test_group_bytes(void)
+{
+	const uint64_t M = 1 << 20;
+	CHECK(pipeline_group_bytes(1) == 16 * M);
+	CHECK(pipeline_group_bytes(120 * M) == 16 * M);
+	CHECK(pipeline_group_bytes(1200 * M) == 100 * M);
+	CHECK(pipeline_group_bytes(3072 * M) == 256 * M);
+	CHECK(pipeline_group_bytes(UINT64_MAX) == 256 * M);
+}
+
 int main(void)
 {
+	test_group_bytes();
 	test_pipe();
 	test_random();
 	test_existing_store();

@@ -197,6 +197,8 @@ int main(void)
 		struct refcopy_cost k = {0};
 		k.after = 100;
 		CHECK(refcopy_use_map(NULL) == 1);
+		CHECK(refcopy_trying(NULL) == 0); /* nothing to time */
+		CHECK(refcopy_trying(&k) == 1);
 		CHECK(refcopy_use_map(&k) == 1); /* both at 0: map first */
 		refcopy_cost_add(&k, 1, 1000, 60);
 		CHECK(refcopy_use_map(&k) == 0); /* the fewer bytes: read */
@@ -205,6 +207,7 @@ int main(void)
 		refcopy_cost_add(&k, 1, 1000, 60); /* 16.7 ns/B against 0.5 */
 		CHECK(atomic_load(&k.choice) == REFCOPY_READ);
 		CHECK(refcopy_use_map(&k) == 0);
+		CHECK(refcopy_trying(&k) == 0);	     /* decided: not timed */
 		refcopy_cost_add(&k, 1, 1, 1 << 20); /* decided: ignored */
 		CHECK(atomic_load(&k.choice) == REFCOPY_READ &&
 		      atomic_load(&k.bytes[0]) == 120);
