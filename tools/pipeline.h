@@ -70,7 +70,7 @@ struct pipeline_opts {
 	size_t chunk; /* bytes of input per chunk; 0: 4 MiB (tests use less) */
 	uint64_t group;	     /* record bytes per write group of a regular file
 				(pipeline.c, "byref"); 0: a twelfth of `mem`,
-				16-256 MiB (tests use less) */
+				128-256 MiB (tests use less) */
 	uint64_t reread_max; /* the largest input file whose raw records
 				are read back from it for the write ("byref")
 				rather than copied as read; 0: what the page
@@ -115,7 +115,7 @@ struct pipeline_stats {
 };
 
 /* The record bytes per write group where opts.group is 0, for a memory
- * budget of `mem` bytes: a twelfth of it, within 16-256 MiB. */
+ * budget of `mem` bytes: a twelfth of it, within 128-256 MiB. */
 uint64_t pipeline_group_bytes(uint64_t mem);
 
 /* Run a build. `*root` gets the root CID. On a malformed line (without

@@ -841,9 +841,9 @@ static void test_input_cut_short(void)
 static void test_group_bytes(void)
 {
 	const uint64_t M = 1 << 20;
-	CHECK(pipeline_group_bytes(1) == 16 * M);
-	CHECK(pipeline_group_bytes(120 * M) == 16 * M);
-	CHECK(pipeline_group_bytes(1200 * M) == 100 * M);
+	CHECK(pipeline_group_bytes(1) == 128 * M);
+	CHECK(pipeline_group_bytes(1200 * M) == 128 * M);
+	CHECK(pipeline_group_bytes(2400 * M) == 200 * M);
 	CHECK(pipeline_group_bytes(3072 * M) == 256 * M);
 	CHECK(pipeline_group_bytes(UINT64_MAX) == 256 * M);
 }
