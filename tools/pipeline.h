@@ -69,8 +69,8 @@ struct pipeline_opts {
 	int progress; /* print a progress line to stderr */
 	size_t chunk; /* bytes of input per chunk; 0: 4 MiB (tests use less) */
 	uint64_t group;	     /* record bytes per write group of a regular file
-				(pipeline.c, "byref"); 0: a twelfth of `mem`,
-				128-256 MiB (tests use less) */
+				(pipeline.c, "byref"); 0:
+				pipeline_group_bytes(mem) (tests use less) */
 	uint64_t reread_max; /* the largest input file whose raw records
 				are read back from it for the write ("byref")
 				rather than copied as read; 0: what the page

@@ -35,7 +35,8 @@
 #define BAD_KEEP 10	       /* malformed lines reported when skipped */
 #define BUILDER_NICE 5	       /* builders yield to the writer */
 /* Record bytes per write group (pipeline_group_bytes): a twelfth of the memory
- * budget (the GSLOTS buffers then take a sixth more), within these bounds. Each
+ * budget within these bounds: the GSLOTS buffers take at most a sixth more than
+ * a budget of 1.5 GiB or more (their indexes aside), more below it. Each
  * group reads the whole input again (its records are spread over all of it): a
  * 10M-record build (3.1 GB) with 128 MiB groups made 22 passes and 8.9-11.3 s,
  * with 256 MiB 11 passes and 8.3-11.1 s, the same runs interleaved; 512 MiB was
