@@ -8,10 +8,13 @@
 
 #include "hamt/err.h"
 
-#if defined(__SANITIZE_ADDRESS__)
+/* Under AddressSanitizer, and under ThreadSanitizer, which does not follow
+ * mremap (a grown buffer's accesses looked like races with whatever was
+ * mapped at its new address before). */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define BIGBUF_MALLOC 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define BIGBUF_MALLOC 1
 #endif
 #endif

@@ -10,7 +10,8 @@
  * mremap, which moves page-table entries instead of copying bytes.
  *
  * Under AddressSanitizer these are plain malloc/realloc/free, so that
- * overflows of them are still caught.
+ * overflows of them are still caught; under ThreadSanitizer too (it does
+ * not follow mremap).
  *
  * Threads: no shared state; a buffer belongs to its caller.
  */

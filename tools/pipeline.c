@@ -39,7 +39,8 @@
  *          gets the bytes back one group of partitions at a time, read
  *          back from the input in file order (tools/refcopy.h) into a group
  *          buffer by an idle builder (or by itself), GSLOTS buffers in
- *          turn.
+ *          turn; the threads that wait for a fill (the writer, a builder
+ *          with no slot to fill) copy stretches of it meanwhile.
  *
  * Locks: pl->lock guards the failure, bad-line and line-count records;
  * pl->rlock the reading of an input that is not a regular file; pl->wlock/wcond

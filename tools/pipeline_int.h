@@ -49,6 +49,11 @@
 #define GSLOTS 2			  /* groups filled at once */
 #define REFCOPY_CHUNK ((size_t)256 << 10) /* bytes read back at a time */
 #define REFCOPY_WINDOW ((size_t)64 << 20) /* or mapped at a time */
+/* A group's copy is split in this many stretches of the input: a fill
+ * takes about twice as long as writing the group, and a thread waiting for
+ * it (the writer, an idle builder) takes stretches of it meanwhile; each
+ * stretch re-reads at most one window of the one before it. */
+#define COPY_PIECES 8
 #define REF_HDR (DIGEST_LEN + 12)
 #define REF_INLINE UINT64_MAX
 #define WRITEBACK_EVERY 0.5 /* seconds between writeback starts */
@@ -170,6 +175,13 @@ struct gslot {
 	size_t nci, cilen;
 	struct sorter_scratch sx;
 	int busy;
+	/* the copy of the group being filled, in COPY_PIECES stretches of
+	 * ci (in file order) that any thread waiting for a slot or a group
+	 * takes a share of (wlock guards these) */
+	unsigned pieces;     /* 0: no copy open */
+	unsigned next_piece; /* the next one to take */
+	unsigned pieces_done;
+	int copy_rc; /* the first piece's error, or 0 */
 };
 
 struct store_new;
@@ -291,8 +303,11 @@ void pl_plan_groups(struct pipeline *pl, uint64_t limit);
 void pl_group_free(struct pipeline *pl, struct gslot *s);
 /* The same, and its entry arrays. */
 void pl_group_free_all(struct pipeline *pl, struct gslot *s);
-void pl_prepare_groups(struct pipeline *pl);
-int pl_take_group(struct pipeline *pl, unsigned g, int *slot);
+/* The group fills for the thread running them: `*win` is its refcopy window
+ * for a share of another thread's copy, allocated on first use (NULL to
+ * start; the caller frees it). */
+void pl_prepare_groups(struct pipeline *pl, uint8_t **win);
+int pl_take_group(struct pipeline *pl, unsigned g, int *slot, uint8_t **win);
 void pl_give_group(struct pipeline *pl, int slot);
 
 /* pipeline_write.c: the partitions sorted ahead and the write phase */

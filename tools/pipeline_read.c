@@ -213,11 +213,7 @@ static void chunk_unmap(struct worker *w)
 static int chunk_bytes(struct worker *w, uint64_t a, size_t n)
 {
 	struct pipeline *pl = w->pl;
-	uint64_t now = refcopy_trying(&pl->read_cost) ? refcopy_now() : 0;
-	if (w->ct0 && now)
-		refcopy_cost_add(&pl->read_cost, w->rmap != NULL, now - w->ct0,
-				 w->clen);
-	w->ct0 = now;
+	w->ct0 = refcopy_lap(&pl->read_cost, w->rmap != NULL, w->ct0, w->clen);
 	w->clen = n;
 	chunk_unmap(w);
 	if (n && atomic_load(&pl->lease) >= 0 &&

@@ -171,12 +171,15 @@ static int write_one(struct pipeline *pl, struct out *out, const uint8_t *cid,
 static int write_groups(struct pipeline *pl, struct out *out)
 {
 	uint8_t cid[CID_LEN];
+	uint8_t *win = NULL; /* for stretches of another thread's fill */
 	for (unsigned g = 0; g < pl->ngroups; g++) {
-		int slot, rc;
-		if (pl_stopped(pl))
-			return -ECANCELED;
-		if ((rc = pl_take_group(pl, g, &slot)) != 0)
+		int slot;
+		int rc = pl_stopped(pl) ? -ECANCELED
+					: pl_take_group(pl, g, &slot, &win);
+		if (rc) {
+			free(win);
 			return rc;
+		}
 		const struct gslot *s = &pl->gs[slot];
 		uint64_t n = 0;
 		for (size_t i = 0; i < s->nents && !rc; i++) {
@@ -187,9 +190,12 @@ static int write_groups(struct pipeline *pl, struct out *out)
 		}
 		write_progress(pl, n & 4095);
 		pl_give_group(pl, slot);
-		if (rc)
+		if (rc) {
+			free(win);
 			return rc;
+		}
 	}
+	free(win);
 	/* every group is filled and written: the buffers go back to the
 	 * kernel now, which has the commit's page-cache writes to place */
 	pthread_mutex_lock(&pl->wlock);

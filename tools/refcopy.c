@@ -86,6 +86,17 @@ int refcopy_trying(struct refcopy_cost *cost)
 	return cost && !atomic_load(&cost->choice);
 }
 
+uint64_t refcopy_lap(struct refcopy_cost *cost, int mapped, uint64_t t0,
+		     uint64_t bytes)
+{
+	if (!refcopy_trying(cost))
+		return 0;
+	uint64_t now = refcopy_now();
+	if (t0 && now > t0)
+		refcopy_cost_add(cost, mapped, now - t0, bytes);
+	return now;
+}
+
 void refcopy_cost_add(struct refcopy_cost *cost, int mapped, uint64_t ns,
 		      uint64_t bytes)
 {
@@ -139,13 +150,16 @@ struct window {
 	uint64_t t0; /* refcopy_now() when it moved here, 0: not timed */
 };
 
-static void window_drop(struct window *w)
+/* Let go of the window; with `lap`, its stretch's CPU time (the unmapping
+ * included) goes to map->cost and the next one's starts now. */
+static void window_drop(struct window *w, int lap)
 {
-	if (w->base && w->map && w->t0)
-		refcopy_cost_add(w->map->cost, w->m != NULL,
-				 refcopy_now() - w->t0, w->b - w->a);
+	int mapped = w->m != NULL;
 	if (w->m)
 		munmap(w->m, w->mlen);
+	if (lap && w->map)
+		w->t0 = refcopy_lap(w->map->cost, mapped, w->base ? w->t0 : 0,
+				    w->b - w->a);
 	w->m = NULL;
 	w->base = NULL;
 }
@@ -157,8 +171,7 @@ static void window_drop(struct window *w)
 static int window_move(struct window *w, int fd, const char *name,
 		       uint64_t size, uint64_t off, uint32_t len)
 {
-	window_drop(w);
-	w->t0 = w->map && refcopy_trying(w->map->cost) ? refcopy_now() : 0;
+	window_drop(w, 1);
 	if (w->map && refcopy_use_map(w->map->cost)) {
 		int rc = w->map->check(w->map->arg);
 		if (rc)
@@ -185,27 +198,43 @@ static int window_move(struct window *w, int fd, const char *name,
 	return rc;
 }
 
-int refcopy_run(int fd, const char *name, uint64_t size,
-		struct refcopy_item *items, struct refcopy_item *tmp, size_t n,
-		uint8_t *out, uint8_t *win, size_t chunk,
-		const struct refcopy_map *map)
+int refcopy_sort(const char *name, uint64_t size, struct refcopy_item *items,
+		 struct refcopy_item *tmp, size_t n)
 {
 	uint64_t max = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct refcopy_item *it = &items[i];
 		if (it->off > size || it->len > size - it->off)
 			return err_set(-EIO,
-				       "record at offset %llu (%u bytes) is "
-				       "outside the %llu-byte input: was it "
-				       "changed during the build?",
-				       (unsigned long long)it->off, it->len,
-				       (unsigned long long)size);
+				       "%s: record at offset %llu (%u bytes) "
+				       "is outside the %llu-byte input: was "
+				       "it changed during the build?",
+				       name, (unsigned long long)it->off,
+				       it->len, (unsigned long long)size);
 		if (it->off > max)
 			max = it->off;
 	}
-	if (!n)
-		return 0;
-	sort_by_off(items, tmp, n, max);
+	if (n)
+		sort_by_off(items, tmp, n, max);
+	return 0;
+}
+
+int refcopy_copy(int fd, const char *name, uint64_t size,
+		 const struct refcopy_item *items, size_t n, uint8_t *out,
+		 uint8_t *win, size_t chunk, const struct refcopy_map *map)
+{
+	/* no window reaches past the last piece (where the caller split
+	 * the items, the next run maps or reads on from there) */
+	uint64_t end = 0;
+	for (size_t i = 0; i < n; i++)
+		if (items[i].off + items[i].len > end)
+			end = items[i].off + items[i].len;
+	if (end > size)
+		return err_set(-EIO,
+			       "%s: a record ends at %llu, past the %llu-byte "
+			       "input",
+			       name, (unsigned long long)end,
+			       (unsigned long long)size);
 	struct window w = {map, win, chunk, NULL, 0, NULL, 0, 0, 0};
 	int rc = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
@@ -215,10 +244,21 @@ int refcopy_run(int fd, const char *name, uint64_t size,
 			continue;
 		}
 		if ((!w.base || it->off < w.a || it->off + it->len > w.b) &&
-		    (rc = window_move(&w, fd, name, size, it->off, it->len)))
+		    (rc = window_move(&w, fd, name, end, it->off, it->len)))
 			break;
 		memcpy(out + it->dst, w.base + (it->off - w.a), it->len);
 	}
-	window_drop(&w);
+	window_drop(&w, !rc);
 	return rc;
+}
+
+int refcopy_run(int fd, const char *name, uint64_t size,
+		struct refcopy_item *items, struct refcopy_item *tmp, size_t n,
+		uint8_t *out, uint8_t *win, size_t chunk,
+		const struct refcopy_map *map)
+{
+	int rc = refcopy_sort(name, size, items, tmp, n);
+	return rc ? rc
+		  : refcopy_copy(fd, name, size, items, n, out, win, chunk,
+				 map);
 }

@@ -61,8 +61,13 @@ int refcopy_use_map(struct refcopy_cost *cost);
  * stretch worth timing (on a VM a CPU clock read can be a system call;
  * 22 passes over a 3.1 GB input timed every window made 537,000). */
 int refcopy_trying(struct refcopy_cost *cost);
-/* This thread's CPU time, in ns. */
+/* This thread's CPU time, in ns (0 where it cannot be read). */
 uint64_t refcopy_now(void);
+/* A stretch of `bytes` done mapped or read, started at `t0` (a refcopy_now()
+ * reading; 0: not timed): while `cost` still tries both ways, add its CPU
+ * time to it and return now, the start of the next stretch; else 0. */
+uint64_t refcopy_lap(struct refcopy_cost *cost, int mapped, uint64_t t0,
+		     uint64_t bytes);
 /* A stretch of `bytes` done mapped or read took `ns` of CPU time: add it
  * to `cost` (NULL: nothing), which chooses once both ways have enough. */
 void refcopy_cost_add(struct refcopy_cost *cost, int mapped, uint64_t ns,
@@ -103,6 +108,20 @@ int refcopy_run(int fd, const char *name, uint64_t size,
 		struct refcopy_item *items, struct refcopy_item *tmp, size_t n,
 		uint8_t *out, uint8_t *win, size_t chunk,
 		const struct refcopy_map *map);
+
+/* refcopy_run in two steps, for a copy shared by several threads:
+ * refcopy_sort checks that every piece lies within `size` (else -EIO with
+ * a message) and puts them in file order (`tmp` has room for n);
+ * refcopy_copy then copies items[0..n) so sorted, or any stretch of them:
+ * stretches of one sorted array may be copied at once by different
+ * threads, each with its own `win`, into the same `out` (a thread's
+ * windows reach no further than its last piece). The errors are
+ * refcopy_run's. */
+int refcopy_sort(const char *name, uint64_t size, struct refcopy_item *items,
+		 struct refcopy_item *tmp, size_t n);
+int refcopy_copy(int fd, const char *name, uint64_t size,
+		 const struct refcopy_item *items, size_t n, uint8_t *out,
+		 uint8_t *win, size_t chunk, const struct refcopy_map *map);
 
 /* Map [off, off + len) of `fd` read-only, populated (MAP_POPULATE), from
  * the page boundary at or before `off`: the bytes at `off`, with the

@@ -4,9 +4,12 @@
  * asks its check before each window and stops at once when it says no,
  * and reads with pread when a window cannot be mapped; given a cost, it
  * tries both ways and then keeps to the cheaper one, and a choice made
- * holds; a piece outside the file copies nothing. */
+ * holds; a piece outside the file copies nothing; sorted once, stretches of
+ * the pieces copied by several threads at once land as well, and a
+ * stretch's windows reach no further than its last piece. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +99,59 @@ static void run_case(struct fixture *f, size_t chunk, size_t window,
 	       what, f->n, chunk, window, c.calls);
 	free(out);
 	free(win);
+}
+
+/* One thread's stretch of a shared copy. */
+struct stretch {
+	const struct fixture *f;
+	size_t a, b;
+	uint8_t *out;
+	size_t window;
+	uint64_t size; /* the size the copy is told */
+	int rc;
+};
+
+static void *copy_stretch(void *arg)
+{
+	struct stretch *st = arg;
+	uint8_t win[8192];
+	struct counter c = {0, 1 << 30};
+	struct refcopy_map map = {st->window, count_check, &c, NULL};
+	st->rc = refcopy_copy(st->f->fd, "in", st->size, st->f->items + st->a,
+			      st->b - st->a, st->out, win, sizeof(win),
+			      st->window ? &map : NULL);
+	return NULL;
+}
+
+/* Sort the pieces once, then copy them in k stretches on k threads at once
+ * into one output. */
+static void run_shared(struct fixture *f, unsigned k, size_t window)
+{
+	uint8_t *out = malloc(f->outlen);
+	memset(out, 0xAA, f->outlen);
+	CHECK_OK(refcopy_sort("in", f->size, f->items, f->tmp, f->n));
+	int sorted = 1;
+	for (size_t i = 1; i < f->n; i++)
+		sorted &= f->items[i - 1].off <= f->items[i].off;
+	CHECK(sorted);
+	struct stretch st[8];
+	pthread_t th[8];
+	for (unsigned i = 0; i < k; i++) {
+		st[i] = (struct stretch){f,   f->n * i / k, f->n * (i + 1) / k,
+					 out, window,	    f->size,
+					 -1};
+		CHECK(pthread_create(&th[i], NULL, copy_stretch, &st[i]) == 0);
+	}
+	int ok = 1;
+	for (unsigned i = 0; i < k; i++) {
+		pthread_join(th[i], NULL);
+		ok &= st[i].rc == 0;
+	}
+	CHECK(ok);
+	CHECK(out_right(f, out));
+	printf("%u stretches on %u threads (window %zu): %zu pieces right\n", k,
+	       k, window, f->n);
+	free(out);
 }
 
 int main(void)
@@ -218,6 +274,23 @@ int main(void)
 		CHECK(atomic_load(&m.choice) == REFCOPY_MAP &&
 		      refcopy_use_map(&m) == 1);
 		CHECK(refcopy_now() > 0);
+		/* a lap: timed from t0 to now while trying, nothing before
+		 * the first stretch (t0 0) or from a t0 past now, nothing
+		 * once decided */
+		struct refcopy_cost l = {0};
+		l.after = 1000;
+		uint64_t t0 = refcopy_lap(&l, 1, 0, 50);
+		CHECK(t0 > 0 && atomic_load(&l.bytes[0]) == 0);
+		for (volatile int i = 0; i < 100000; i++)
+			;
+		uint64_t t1 = refcopy_lap(&l, 1, t0, 50);
+		CHECK(t1 > t0 && atomic_load(&l.bytes[0]) == 50 &&
+		      atomic_load(&l.ns[0]) == t1 - t0);
+		CHECK(refcopy_lap(&l, 0, UINT64_MAX, 70) > 0 &&
+		      atomic_load(&l.bytes[1]) == 0);
+		CHECK(refcopy_lap(&k, 1, t0, 50) == 0 &&
+		      atomic_load(&k.bytes[0]) == 120);
+		CHECK(refcopy_lap(NULL, 1, t0, 50) == 0);
 	}
 	/* chosen already: reading maps nothing (no check), mapping maps */
 	free(f.items);
@@ -268,6 +341,29 @@ int main(void)
 		free(f.tmp);
 		make_items(&f, 1, 1); /* for the frees below */
 	}
+
+	/* sorted once, copied in stretches by several threads */
+	free(f.items);
+	free(f.tmp);
+	make_items(&f, 20000, 600);
+	run_shared(&f, 5, 0);
+	run_shared(&f, 8, 65536);
+	/* a copy reads no further than its last piece: told the file is a
+	 * MiB longer than it is, it never reads where the file has nothing
+	 * (its last window would meet the file's end there: -EIO) */
+	for (int mapped = 0; mapped <= 1; mapped++) {
+		uint8_t *out = malloc(f.outlen);
+		memset(out, 0xAA, f.outlen);
+		struct stretch st = {
+		    &f, 0, f.n, out, mapped ? 65536 : 0, f.size + (1 << 20),
+		    -1};
+		copy_stretch(&st);
+		CHECK_OK(st.rc);
+		CHECK(out_right(&f, out));
+		free(out);
+	}
+	printf("told a longer file, the copy reads no further than its last "
+	       "piece\n");
 
 	/* a piece past the end: -EIO, nothing copied, either way */
 	for (int mapped = 0; mapped <= 1; mapped++) {
