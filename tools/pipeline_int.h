@@ -182,6 +182,7 @@ struct gslot {
 	unsigned next_piece; /* the next one to take */
 	unsigned pieces_done;
 	int copy_rc; /* the first piece's error, or 0 */
+	int warm;    /* the buffer was filled before (its pages are in) */
 };
 
 struct store_new;
