@@ -226,15 +226,17 @@ int refcopy_copy(int fd, const char *name, uint64_t size,
 	/* no window reaches past the last piece (where the caller split
 	 * the items, the next run maps or reads on from there) */
 	uint64_t end = 0;
-	for (size_t i = 0; i < n; i++)
-		if (items[i].off + items[i].len > end)
-			end = items[i].off + items[i].len;
-	if (end > size)
-		return err_set(-EIO,
-			       "%s: a record ends at %llu, past the %llu-byte "
-			       "input",
-			       name, (unsigned long long)end,
-			       (unsigned long long)size);
+	for (size_t i = 0; i < n; i++) {
+		const struct refcopy_item *it = &items[i];
+		if (it->off > size || it->len > size - it->off)
+			return err_set(-EIO,
+				       "%s: record at offset %llu (%u bytes) "
+				       "is outside the %llu-byte input",
+				       name, (unsigned long long)it->off,
+				       it->len, (unsigned long long)size);
+		if (it->off + it->len > end)
+			end = it->off + it->len;
+	}
 	struct window w = {map, win, chunk, NULL, 0, NULL, 0, 0, 0};
 	int rc = 0;
 	for (size_t i = 0; i < n && !rc; i++) {

@@ -379,6 +379,19 @@ int main(void)
 		CHECK(strstr(err_msg(), "outside the") != NULL);
 		CHECK(out[0] == 0xAA && c.calls == 0);
 	}
+	/* and from refcopy_copy alone (no refcopy_sort before it), also an
+	 * offset whose end would wrap around */
+	{
+		uint8_t out[64], win[4096];
+		memset(out, 0xAA, sizeof(out));
+		struct refcopy_item it[2] = {{0, 0, 16},
+					     {UINT64_MAX - 4, 16, 16}};
+		CHECK_ERR(refcopy_copy(f.fd, "in", f.size, it, 2, out, win,
+				       sizeof(win), NULL),
+			  -EIO);
+		CHECK(strstr(err_msg(), "outside the") != NULL);
+		CHECK(out[0] == 0xAA);
+	}
 	printf("a piece outside the file: EIO, nothing copied\n");
 
 	close(f.fd);
