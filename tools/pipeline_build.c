@@ -314,11 +314,8 @@ void *pl_build_main(void *arg)
 	}
 	if (atomic_fetch_add(&pl->builders_done, 1) + 1 == pl->nw)
 		finish_root(w);
-	if (pl->byref) {
-		uint8_t *win = NULL;
-		pl_prepare_groups(pl, &win);
-		free(win);
-	}
+	if (pl->byref)
+		pl_prepare_groups(pl);
 	pl_prepare_ahead(pl);
 	return NULL;
 }

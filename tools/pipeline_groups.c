@@ -319,15 +319,16 @@ static void group_claim_fill(struct pipeline *pl, unsigned g, int slot)
 
 /* An idle builder fills the writer's next groups (GSLOTS at most), and
  * while it cannot start one, copies stretches of those being filled. */
-void pl_prepare_groups(struct pipeline *pl, uint8_t **win)
+void pl_prepare_groups(struct pipeline *pl)
 {
+	uint8_t *win = NULL; /* for stretches of another thread's fill */
 	pthread_mutex_lock(&pl->wlock);
 	for (;;) {
 		unsigned g = pl->g_next;
 		if (atomic_load(&pl->failed))
 			break;
 		if (g >= pl->ngroups) {
-			if (help_any(pl, -1, win))
+			if (help_any(pl, -1, &win))
 				continue;
 			break;
 		}
@@ -337,7 +338,7 @@ void pl_prepare_groups(struct pipeline *pl, uint8_t **win)
 		}
 		int slot = free_slot(pl);
 		if (slot < 0 || g >= pl->wg + GSLOTS) {
-			if (!help_any(pl, -1, win))
+			if (!help_any(pl, -1, &win))
 				pthread_cond_wait(&pl->wcond, &pl->wlock);
 			continue;
 		}
@@ -345,6 +346,7 @@ void pl_prepare_groups(struct pipeline *pl, uint8_t **win)
 		group_claim_fill(pl, g, slot);
 	}
 	pthread_mutex_unlock(&pl->wlock);
+	free(win);
 }
 
 /* The writer's group g, filled by a helper (the writer takes stretches of

@@ -304,10 +304,9 @@ void pl_plan_groups(struct pipeline *pl, uint64_t limit);
 void pl_group_free(struct pipeline *pl, struct gslot *s);
 /* The same, and its entry arrays. */
 void pl_group_free_all(struct pipeline *pl, struct gslot *s);
-/* The group fills for the thread running them: `*win` is its refcopy window
- * for a share of another thread's copy, allocated on first use (NULL to
- * start; the caller frees it). */
-void pl_prepare_groups(struct pipeline *pl, uint8_t **win);
+void pl_prepare_groups(struct pipeline *pl);
+/* `*win` is the writer's refcopy window for a share of another thread's
+ * copy, allocated on first use (NULL to start; the caller frees it). */
 int pl_take_group(struct pipeline *pl, unsigned g, int *slot, uint8_t **win);
 void pl_give_group(struct pipeline *pl, int slot);
 

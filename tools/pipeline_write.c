@@ -172,14 +172,13 @@ static int write_groups(struct pipeline *pl, struct out *out)
 {
 	uint8_t cid[CID_LEN];
 	uint8_t *win = NULL; /* for stretches of another thread's fill */
-	for (unsigned g = 0; g < pl->ngroups; g++) {
+	int rc = 0;
+	for (unsigned g = 0; g < pl->ngroups && !rc; g++) {
 		int slot;
-		int rc = pl_stopped(pl) ? -ECANCELED
-					: pl_take_group(pl, g, &slot, &win);
-		if (rc) {
-			free(win);
-			return rc;
-		}
+		rc = pl_stopped(pl) ? -ECANCELED
+				    : pl_take_group(pl, g, &slot, &win);
+		if (rc)
+			break;
 		const struct gslot *s = &pl->gs[slot];
 		uint64_t n = 0;
 		for (size_t i = 0; i < s->nents && !rc; i++) {
@@ -190,12 +189,10 @@ static int write_groups(struct pipeline *pl, struct out *out)
 		}
 		write_progress(pl, n & 4095);
 		pl_give_group(pl, slot);
-		if (rc) {
-			free(win);
-			return rc;
-		}
 	}
 	free(win);
+	if (rc)
+		return rc;
 	/* every group is filled and written: the buffers go back to the
 	 * kernel now, which has the commit's page-cache writes to place */
 	pthread_mutex_lock(&pl->wlock);

@@ -198,10 +198,14 @@ static int window_move(struct window *w, int fd, const char *name,
 	return rc;
 }
 
-int refcopy_sort(const char *name, uint64_t size, struct refcopy_item *items,
-		 struct refcopy_item *tmp, size_t n)
+/* Check that every piece lies within the `size`-byte input: 0 with the
+ * largest offset in *max and the end of the piece that ends last in *end,
+ * or -EIO with a message. */
+static int check_pieces(const char *name, uint64_t size,
+			const struct refcopy_item *items, size_t n,
+			uint64_t *max, uint64_t *end)
 {
-	uint64_t max = 0;
+	*max = *end = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct refcopy_item *it = &items[i];
 		if (it->off > size || it->len > size - it->off)
@@ -211,12 +215,22 @@ int refcopy_sort(const char *name, uint64_t size, struct refcopy_item *items,
 				       "it changed during the build?",
 				       name, (unsigned long long)it->off,
 				       it->len, (unsigned long long)size);
-		if (it->off > max)
-			max = it->off;
+		if (it->off > *max)
+			*max = it->off;
+		if (it->off + it->len > *end)
+			*end = it->off + it->len;
 	}
-	if (n)
-		sort_by_off(items, tmp, n, max);
 	return 0;
+}
+
+int refcopy_sort(const char *name, uint64_t size, struct refcopy_item *items,
+		 struct refcopy_item *tmp, size_t n)
+{
+	uint64_t max, end;
+	int rc = check_pieces(name, size, items, n, &max, &end);
+	if (!rc && n)
+		sort_by_off(items, tmp, n, max);
+	return rc;
 }
 
 int refcopy_copy(int fd, const char *name, uint64_t size,
@@ -225,20 +239,11 @@ int refcopy_copy(int fd, const char *name, uint64_t size,
 {
 	/* no window reaches past the last piece (where the caller split
 	 * the items, the next run maps or reads on from there) */
-	uint64_t end = 0;
-	for (size_t i = 0; i < n; i++) {
-		const struct refcopy_item *it = &items[i];
-		if (it->off > size || it->len > size - it->off)
-			return err_set(-EIO,
-				       "%s: record at offset %llu (%u bytes) "
-				       "is outside the %llu-byte input",
-				       name, (unsigned long long)it->off,
-				       it->len, (unsigned long long)size);
-		if (it->off + it->len > end)
-			end = it->off + it->len;
-	}
+	uint64_t max, end;
+	int rc = check_pieces(name, size, items, n, &max, &end);
+	if (rc)
+		return rc;
 	struct window w = {map, win, chunk, NULL, 0, NULL, 0, 0, 0};
-	int rc = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
 		const struct refcopy_item *it = &items[i];
 		if (it->len > chunk) {
