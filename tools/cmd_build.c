@@ -317,8 +317,10 @@ static void summary(const struct pipeline_stats *st, const struct cid *root,
 	if (st->blocks == st->node_blocks)
 		snprintf(groups, sizeof(groups), "no record blocks");
 	else if (st->groups)
-		snprintf(groups, sizeof(groups), "%u write group%s", st->groups,
-			 st->groups == 1 ? "" : "s");
+		snprintf(groups, sizeof(groups),
+			 "%u write group%s in %u pass%s", st->groups,
+			 st->groups == 1 ? "" : "s", st->passes,
+			 st->passes == 1 ? "" : "es");
 	else
 		snprintf(groups, sizeof(groups), "records copied as read");
 	char gz[64] = "";

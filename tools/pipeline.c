@@ -39,7 +39,8 @@
  *          gets the bytes back one group of partitions at a time, read
  *          back from the input in file order (tools/refcopy.h) into a group
  *          buffer by an idle builder (or by itself), GSLOTS buffers in
- *          turn; the threads that wait for a fill (the writer, a builder
+ *          turn, each pass over the input filling every buffer free when it
+ *          starts; the threads that wait for a fill (the writer, a builder
  *          with no slot to fill) copy stretches of it meanwhile.
  *
  * Locks: pl->lock guards the failure, bad-line and line-count records;
@@ -632,6 +633,7 @@ out:
 		st->mem_peak = sorter_pool_peak(pl->pool);
 	st->spills = pl->ent_runs;
 	st->groups = pl->ngroups;
+	st->passes = atomic_load(&pl->passes);
 	if (pl->w) {
 		for (unsigned i = 0; i < pl->nw; i++) {
 			struct worker *w = &pl->w[i];
@@ -659,11 +661,7 @@ out:
 		sorter_merge_close(pl->prep_m[p]);
 	for (int i = 0; i < PREP_AHEAD; i++)
 		sorter_scratch_free(&pl->prep_sx[i]);
-	for (int i = 0; i < GSLOTS; i++) {
-		struct gslot *g = &pl->gs[i];
-		pl_group_free_all(pl, g);
-		sorter_scratch_free(&g->sx);
-	}
+	pl_groups_free(pl);
 	if (pl->fd >= 0)
 		pl_input_close(pl);
 	st->t_total = pl_now_s() - pl->t0;

@@ -108,6 +108,8 @@ struct pipeline_stats {
 	unsigned groups; /* write groups of records read back from the
 			    input file (0: the records were copied as
 			    read) */
+	unsigned passes; /* passes over the input that read them back: one
+			    fills as many groups as there are free slots */
 	double t_read, t_build, t_write, t_commit, t_total;
 	/* directories of killed builds of a new store, removed (newstore.h) */
 	unsigned swept;

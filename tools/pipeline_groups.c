@@ -2,11 +2,16 @@
  * ref records in pipeline.c): the raw record partitions are split into
  * groups of at most a group's bytes; an idle builder (or the writer) fills
  * a group slot with a group's records, read back from the input in file
- * order into a buffer in CID order, GSLOTS slots in turn. The copy from the
- * input is split into COPY_PIECES stretches, which the threads waiting for
- * the group or for a free slot take a share of (on the 2-vCPU VM of the
- * 10M-record bench: 0.75 core-seconds idle instead of 1.5, 0.3-0.8 s less
- * wall time in each of four interleaved pairs of runs).
+ * order into a buffer in CID order, GSLOTS slots in turn. Each pass reads
+ * the whole input (a group's records are spread all over it), so one pass
+ * fills every slot that is free when it starts: both at the start of the
+ * write phase, and while the builders are still building and the writer
+ * fills its own groups (10 passes instead of 11 for the 10M-record bench).
+ * The copy from the input is split into COPY_PIECES stretches, which the
+ * threads waiting for the group or for a free slot take a share of (on the
+ * 2-vCPU VM of the 10M-record bench: 0.75 core-seconds idle instead of
+ * 1.5, 0.3-0.8 s less wall time in each of four interleaved pairs of
+ * runs).
  */
 #include "tools/pipeline_int.h"
 
@@ -95,9 +100,11 @@ static int input_unchanged(const struct pipeline *pl)
 	return 0;
 }
 
-/* One partition's refs, in CID order, into the slot. */
+/* One partition's refs, in CID order, into slot s (`*used` bytes of its
+ * buffer taken so far); the pieces to copy from the input go to the fill's
+ * lead slot, their dst in pl->gbuf (where s->buf starts at `base`). */
 static int group_part(struct pipeline *pl, unsigned p, struct gslot *s,
-		      uint64_t *used)
+		      struct gslot *lead, uint64_t base, uint64_t *used)
 {
 	struct sorter *src[pl->nw];
 	struct sorter_merge *m = NULL;
@@ -109,8 +116,8 @@ static int group_part(struct pipeline *pl, unsigned p, struct gslot *s,
 	size_t more = (size_t)sorter_merge_total(m);
 	if ((rc = grow((void **)&s->ents, &s->entlen, s->nents + more,
 		       sizeof(*s->ents))) != 0 ||
-	    (rc = grow((void **)&s->ci, &s->cilen, s->nci + more,
-		       2 * sizeof(*s->ci))) != 0) {
+	    (rc = grow((void **)&lead->ci, &lead->cilen, lead->nci + more,
+		       2 * sizeof(*lead->ci))) != 0) {
 		sorter_merge_close(m);
 		return rc;
 	}
@@ -136,8 +143,8 @@ static int group_part(struct pipeline *pl, unsigned p, struct gslot *s,
 		if (off == REF_INLINE)
 			memcpy(s->buf + *used, r + REF_HDR, l);
 		else
-			s->ci[s->nci++] = (struct refcopy_item){
-			    .off = off, .dst = *used, .len = l};
+			lead->ci[lead->nci++] = (struct refcopy_item){
+			    .off = off, .dst = base + *used, .len = l};
 		struct gent *e = &s->ents[s->nents++];
 		memcpy(e->digest, r, DIGEST_LEN);
 		e->dst = *used;
@@ -148,30 +155,39 @@ static int group_part(struct pipeline *pl, unsigned p, struct gslot *s,
 	return rc < 0 ? rc : 0;
 }
 
-/* A slot's group buffer: a bigbuf (the first touch of fresh memory is
- * what the write phase pays most for, and a huge page costs far less than
- * 512 small ones). */
+/* The slots' group buffers: one bigbuf (the first touch of fresh memory
+ * is what the write phase pays most for, and a huge page costs far less
+ * than 512 small ones), slot i's at i * gbuf_len(); one mapping, so that
+ * the pieces of a fill of several slots all have their dst in it. */
 static size_t gbuf_len(const struct pipeline *pl)
 {
 	return pl->group_cap ? (size_t)pl->group_cap : 1;
 }
 
-void pl_group_free(struct pipeline *pl, struct gslot *s)
+void pl_groups_release(struct pipeline *pl)
 {
-	bigbuf_free(s->buf, gbuf_len(pl));
-	free(s->win);
-	s->buf = s->win = NULL;
-	s->warm = 0;
+	bigbuf_free(pl->gbuf, GSLOTS * gbuf_len(pl));
+	pl->gbuf = NULL;
+	for (int i = 0; i < GSLOTS; i++) {
+		struct gslot *s = &pl->gs[i];
+		free(s->win);
+		s->buf = s->win = NULL;
+		s->warm = 0;
+	}
 }
 
-void pl_group_free_all(struct pipeline *pl, struct gslot *s)
+void pl_groups_free(struct pipeline *pl)
 {
-	pl_group_free(pl, s);
-	bigbuf_free(s->ents, s->entlen);
-	bigbuf_free(s->ci, s->cilen);
-	s->ents = NULL;
-	s->ci = NULL;
-	s->entlen = s->cilen = 0;
+	pl_groups_release(pl);
+	for (int i = 0; i < GSLOTS; i++) {
+		struct gslot *s = &pl->gs[i];
+		bigbuf_free(s->ents, s->entlen);
+		bigbuf_free(s->ci, s->cilen);
+		s->ents = NULL;
+		s->ci = NULL;
+		s->entlen = s->cilen = 0;
+		sorter_scratch_free(&s->sx);
+	}
 }
 
 /* refcopy's check before each window of the mapped input. */
@@ -180,7 +196,7 @@ static int input_check(void *arg)
 	return input_unchanged(arg);
 }
 
-/* Copy stretch k of the group copy open in slot s, with `win` (wlock not
+/* Copy stretch k of the copy open in (lead) slot s, with `win` (wlock not
  * held); a failure stops the build (its message is this thread's). */
 static int copy_piece(struct pipeline *pl, struct gslot *s, unsigned k,
 		      uint8_t *win)
@@ -200,9 +216,9 @@ static int copy_piece(struct pipeline *pl, struct gslot *s, unsigned k,
 	int rc = pl_stopped(pl) ? -ECANCELED : 0;
 	if (!rc)
 		rc = refcopy_copy(
-		    pl->fd, pl->name, pl->size, s->ci + a, b - a, s->buf, win,
+		    pl->fd, pl->name, pl->size, s->ci + a, b - a, pl->gbuf, win,
 		    REFCOPY_CHUNK,
-		    s->warm && atomic_load(&pl->lease) >= 0 ? &map : NULL);
+		    s->copy_warm && atomic_load(&pl->lease) >= 0 ? &map : NULL);
 	if (rc && rc != -ECANCELED)
 		pl_fail(pl, rc);
 	return rc;
@@ -243,51 +259,65 @@ static int help_any(struct pipeline *pl, int first, uint8_t **win)
 	return 0;
 }
 
-/* Fill a slot with group g: its records in CID order in the buffer. The
- * refs' sorter pages go back to the pool once their bytes are copied. */
-static int group_fill(struct pipeline *pl, unsigned g, struct gslot *s)
+/* Fill slots[0..k) with groups g..g+k-1, in one pass over the input: each
+ * slot's records in CID order in its buffer. slots[0] leads: it holds the
+ * pieces of them all and their copy. The refs' sorter pages go back to the
+ * pool once their bytes are copied. */
+static int group_fill(struct pipeline *pl, unsigned g, unsigned k,
+		      const int *slots)
 {
-	uint64_t used = 0;
-	int rc = 0;
-	if (!s->buf && !(s->buf = bigbuf_alloc(gbuf_len(pl))))
-		return err_set(-ENOMEM,
-			       "out of memory (a %llu-byte group buffer)",
-			       (unsigned long long)pl->group_cap);
-	if (!s->win && !(s->win = malloc(REFCOPY_CHUNK)))
+	struct gslot *lead = &pl->gs[slots[0]];
+	int rc = 0, warm = 1;
+	if (!lead->win && !(lead->win = malloc(REFCOPY_CHUNK)))
 		return err_set(-ENOMEM, "out of memory (a %zu-byte window)",
 			       REFCOPY_CHUNK);
-	s->nents = s->nci = 0;
-	for (unsigned p = pl->gstart[g]; p < pl->gstart[g + 1] && !rc; p++)
-		rc = pl_stopped(pl) ? -ECANCELED : group_part(pl, p, s, &used);
+	lead->nci = 0;
+	for (unsigned j = 0; j < k && !rc; j++) {
+		struct gslot *s = &pl->gs[slots[j]];
+		uint64_t base = (uint64_t)slots[j] * gbuf_len(pl), used = 0;
+		s->buf = pl->gbuf + base;
+		s->nents = 0;
+		warm &= s->warm;
+		for (unsigned p = pl->gstart[g + j];
+		     p < pl->gstart[g + j + 1] && !rc; p++)
+			rc = pl_stopped(pl)
+				 ? -ECANCELED
+				 : group_part(pl, p, s, lead, base, &used);
+	}
 	if (!rc)
 		rc = input_unchanged(pl);
 	if (!rc)
-		rc = refcopy_sort(pl->name, pl->size, s->ci,
-				  s->ci + s->cilen / (2 * sizeof(*s->ci)),
-				  s->nci);
+		rc = refcopy_sort(pl->name, pl->size, lead->ci,
+				  lead->ci +
+				      lead->cilen / (2 * sizeof(*lead->ci)),
+				  lead->nci);
 	if (rc)
 		return rc;
 	/* open the copy to the threads that wait, take stretches of it
 	 * too, and wait for the ones they took */
 	pthread_mutex_lock(&pl->wlock);
-	s->pieces = s->nci ? COPY_PIECES : 0;
-	s->next_piece = s->pieces_done = 0;
-	s->copy_rc = 0;
+	lead->pieces = lead->nci ? COPY_PIECES : 0;
+	lead->next_piece = lead->pieces_done = 0;
+	lead->copy_rc = 0;
+	lead->copy_warm = warm;
 	pthread_cond_broadcast(&pl->wcond);
-	help_copy(pl, s, s->win);
-	while (s->pieces_done < s->pieces)
+	help_copy(pl, lead, lead->win);
+	while (lead->pieces_done < lead->pieces)
 		pthread_cond_wait(&pl->wcond, &pl->wlock);
-	rc = s->copy_rc;
-	s->pieces = s->next_piece = s->pieces_done = 0;
-	s->warm = 1;
+	rc = lead->copy_rc;
+	lead->pieces = lead->next_piece = lead->pieces_done = 0;
+	for (unsigned j = 0; j < k; j++)
+		pl->gs[slots[j]].warm = 1;
 	pthread_mutex_unlock(&pl->wlock);
 	if (!rc)
 		rc = input_unchanged(pl);
+	if (!rc && lead->nci)
+		atomic_fetch_add(&pl->passes, 1);
 	/* the last group copied: the input is not read again */
-	if (!rc && atomic_fetch_add(&pl->groups_copied, 1) + 1 == pl->ngroups)
+	if (!rc && atomic_fetch_add(&pl->groups_copied, k) + k == pl->ngroups)
 		pl_input_release(pl);
 	if (!rc)
-		for (unsigned p = pl->gstart[g]; p < pl->gstart[g + 1]; p++)
+		for (unsigned p = pl->gstart[g]; p < pl->gstart[g + k]; p++)
 			for (unsigned i = 0; i < pl->nw; i++)
 				sorter_release(pl->w[i].recs, p);
 	return rc;
@@ -301,19 +331,43 @@ static int free_slot(const struct pipeline *pl)
 	return -1;
 }
 
-/* Claim group g into a free slot and fill it (wlock held on entry and
- * exit, not while filling). */
-static void group_claim_fill(struct pipeline *pl, unsigned g, int slot)
+/* Claim group g and those after it that nobody has claimed, one per free
+ * slot while they are within GSLOTS of the writer's, and fill them in one
+ * pass over the input (each pass reads all of it: on the 10M-record bench
+ * a pass costs about 0.3 s of CPU). At least one slot must be free (wlock
+ * held on entry and exit, not while filling). */
+static void group_claim_fill(struct pipeline *pl, unsigned g)
 {
-	pl->gstate[g] = 1;
-	pl->gs[slot].busy = 1;
-	pl->gslot_of[g] = slot;
+	int slots[GSLOTS];
+	unsigned k = 0;
+	int rc = 0;
+	for (int i = 0; i < GSLOTS; i++) {
+		unsigned h = g + k;
+		if (h >= pl->ngroups || h >= pl->wg + GSLOTS ||
+		    pl->gstate[h] != 0)
+			break;
+		if (pl->gs[i].busy)
+			continue;
+		pl->gstate[h] = 1;
+		pl->gs[i].busy = 1;
+		pl->gslot_of[h] = i;
+		slots[k++] = i;
+		pl->gs[i].lead = slots[0];
+	}
+	if (k == 0) /* the caller saw a free slot and group g unclaimed */
+		return;
+	if (!pl->gbuf && !(pl->gbuf = bigbuf_alloc(GSLOTS * gbuf_len(pl))))
+		rc = err_set(-ENOMEM,
+			     "out of memory (%d group buffers of %llu bytes)",
+			     GSLOTS, (unsigned long long)pl->group_cap);
 	pthread_mutex_unlock(&pl->wlock);
-	int rc = group_fill(pl, g, &pl->gs[slot]);
+	if (!rc)
+		rc = group_fill(pl, g, k, slots);
 	if (rc)
 		pl_fail(pl, rc);
 	pthread_mutex_lock(&pl->wlock);
-	pl->gstate[g] = 2;
+	for (unsigned j = 0; j < k; j++)
+		pl->gstate[g + j] = 2;
 	pthread_cond_broadcast(&pl->wcond);
 }
 
@@ -336,14 +390,13 @@ void pl_prepare_groups(struct pipeline *pl)
 			pl->g_next++;
 			continue;
 		}
-		int slot = free_slot(pl);
-		if (slot < 0 || g >= pl->wg + GSLOTS) {
+		if (free_slot(pl) < 0 || g >= pl->wg + GSLOTS) {
 			if (!help_any(pl, -1, &win))
 				pthread_cond_wait(&pl->wcond, &pl->wlock);
 			continue;
 		}
 		pl->g_next = g + 1;
-		group_claim_fill(pl, g, slot);
+		group_claim_fill(pl, g);
 	}
 	pthread_mutex_unlock(&pl->wlock);
 	free(win);
@@ -361,11 +414,12 @@ int pl_take_group(struct pipeline *pl, unsigned g, int *slot, uint8_t **win)
 			break;
 		if (pl->gstate[g] == 2)
 			break;
-		int s = pl->gstate[g] == 0 ? free_slot(pl) : -1;
-		if (s >= 0)
-			group_claim_fill(pl, g, s);
+		if (pl->gstate[g] == 0 && free_slot(pl) >= 0)
+			group_claim_fill(pl, g);
 		else if (!help_any(pl,
-				   pl->gstate[g] == 1 ? pl->gslot_of[g] : -1,
+				   pl->gstate[g] == 1
+				       ? pl->gs[pl->gslot_of[g]].lead
+				       : -1,
 				   win))
 			pthread_cond_wait(&pl->wcond, &pl->wlock);
 	}

@@ -165,24 +165,27 @@ struct gent {
 };
 
 struct gslot {
-	uint8_t *buf;
+	uint8_t *buf; /* its part of pl->gbuf, once filled */
 	uint8_t *win; /* REFCOPY_CHUNK bytes: refcopy's window on the input */
 	struct gent *ents; /* bigbufs (tools/bigbuf.h) of entlen, cilen bytes */
 	size_t nents, entlen;
-	/* the items in the first half of ci, refcopy's radix buffer in the
-	 * second */
+	/* the pieces of a fill this slot leads (tools/pipeline_groups.c):
+	 * the items (their dst in pl->gbuf) in the first half of ci,
+	 * refcopy's radix buffer in the second */
 	struct refcopy_item *ci;
 	size_t nci, cilen;
 	struct sorter_scratch sx;
 	int busy;
-	/* the copy of the group being filled, in COPY_PIECES stretches of
+	/* the copy of the fill this slot leads, in COPY_PIECES stretches of
 	 * ci (in file order) that any thread waiting for a slot or a group
 	 * takes a share of (wlock guards these) */
 	unsigned pieces;     /* 0: no copy open */
 	unsigned next_piece; /* the next one to take */
 	unsigned pieces_done;
-	int copy_rc; /* the first piece's error, or 0 */
-	int warm;    /* the buffer was filled before (its pages are in) */
+	int copy_rc;   /* the first piece's error, or 0 */
+	int copy_warm; /* every buffer the copy fills was filled before */
+	int lead;      /* the slot that leads the fill of this one */
+	int warm;      /* the buffer was filled before (its pages are in) */
 };
 
 struct store_new;
@@ -200,6 +203,7 @@ struct pipeline {
 	 * in the write groups */
 	struct refcopy_cost read_cost, map_cost;
 	atomic_uint groups_copied; /* groups whose records are copied back */
+	atomic_uint passes;	   /* copies from the input that did so */
 	int regular;	  /* a regular file: cut by offset, read with pread */
 	struct gzin *gz;  /* gzip input (read in turn), or NULL */
 	uint64_t gz_size; /* of a gzip regular file (for progress), or 0 */
@@ -252,6 +256,7 @@ struct pipeline {
 	unsigned ngroups, g_next, wg;
 	unsigned gstart[NPART_ENT + 1];
 	uint64_t group_cap;
+	uint8_t *gbuf; /* the slots' buffers, group_cap bytes each (a bigbuf) */
 	uint8_t gstate[NPART_ENT];
 	int gslot_of[NPART_ENT];
 	struct gslot gs[GSLOTS];
@@ -300,10 +305,11 @@ void *pl_build_main(void *arg); /* a builder thread: arg is its worker */
 
 /* pipeline_groups.c: the write groups of a regular file (byref) */
 void pl_plan_groups(struct pipeline *pl, uint64_t limit);
-/* Unmap a slot's group buffer and free its window (either may be unset). */
-void pl_group_free(struct pipeline *pl, struct gslot *s);
-/* The same, and its entry arrays. */
-void pl_group_free_all(struct pipeline *pl, struct gslot *s);
+/* Unmap the slots' group buffers and free their windows (wlock held, or
+ * no other thread left). */
+void pl_groups_release(struct pipeline *pl);
+/* The same, and the slots' entry arrays and scratch. */
+void pl_groups_free(struct pipeline *pl);
 void pl_prepare_groups(struct pipeline *pl);
 /* `*win` is the writer's refcopy window for a share of another thread's
  * copy, allocated on first use (NULL to start; the caller frees it). */

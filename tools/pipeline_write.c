@@ -196,10 +196,7 @@ static int write_groups(struct pipeline *pl, struct out *out)
 	/* every group is filled and written: the buffers go back to the
 	 * kernel now, which has the commit's page-cache writes to place */
 	pthread_mutex_lock(&pl->wlock);
-	for (int i = 0; i < GSLOTS; i++) {
-		struct gslot *s = &pl->gs[i];
-		pl_group_free(pl, s);
-	}
+	pl_groups_release(pl);
 	pthread_mutex_unlock(&pl->wlock);
 	return 0;
 }
