@@ -16,12 +16,17 @@
 #        MEM=SIZE      hamt build --mem (default: hamt's)
 #        SMALL=1       16-byte keys and 32-byte values (tsv) instead
 #        REF_N=N       records for the reference (0: skip it)
+#        RUNS=K        builds of the N records, each into a new store
+#                      (default 3): the figures are the median run's,
+#                      and every run's time is printed (on a VM whose
+#                      host is shared, the same build varies by 20-30%)
 #        VERIFY=1      run hamt verify on the result
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:?usage: bench/run_bulk.sh N [BUILD_DIR]}
 build=${2:-$here/build}
 ref_n=${REF_N:-100000}
+runs=${RUNS:-3}
 if [ -n "${WORK:-}" ]; then
 	work=$WORK
 	mkdir -p "$work"
@@ -59,8 +64,22 @@ field() { # SUMMARY REGEX: the number after REGEX in the summary
 	sed -n "s/.*$2 \([0-9.]*\).*/\1/p" "$1" | head -n 1
 }
 
-root=$(run_build "$work/in.txt" "$work/store" "$work/summary")
-wall=$(cat "$work/summary.wall")
+# RUNS builds of the same input into a new store each: the median one (by
+# wall clock) gives the figures; the stores are all the same, the last one
+# is kept for the size, the floor and verify below
+walls=()
+for i in $(seq 1 "$runs"); do
+	rm -rf "$work/store"
+	sync
+	root=$(run_build "$work/in.txt" "$work/store" "$work/summary.$i")
+	walls+=("$(cat "$work/summary.$i.wall") $i $root")
+done
+mid=$(printf '%s\n' "${walls[@]}" | sort -n |
+	sed -n "$(((runs + 1) / 2))p" | cut -d' ' -f2)
+nroots=$(printf '%s\n' "${walls[@]}" | cut -d' ' -f3 | sort -u | wc -l)
+cp "$work/summary.$mid" "$work/summary"
+wall=$(cat "$work/summary.$mid.wall")
+echo "hamt: $runs runs of $(printf '%s\n' "${walls[@]}" | cut -d' ' -f1 | tr '\n' ' ')s wall clock (process start to exit); the figures below are the median run's; roots: $([ "$nroots" = 1 ] && echo "all equal" || echo "DIFFER")"
 sed 's/^/hamt: /' "$work/summary"
 t_read=$(sed -n 's/.*time: read \([0-9.]*\)s.*/\1/p' "$work/summary")
 t_build=$(sed -n 's/.*, build \([0-9.]*\)s.*/\1/p' "$work/summary")
