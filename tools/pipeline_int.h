@@ -310,6 +310,9 @@ void pl_plan_groups(struct pipeline *pl, uint64_t limit);
 void pl_groups_release(struct pipeline *pl);
 /* The same, and the slots' entry arrays and scratch. */
 void pl_groups_free(struct pipeline *pl);
+/* An idle builder's share of the write groups: it fills the writer's next
+ * groups (one pass over the input for every slot free) and copies
+ * stretches of other threads' fills, until every group is filled. */
 void pl_prepare_groups(struct pipeline *pl);
 /* `*win` is the writer's refcopy window for a share of another thread's
  * copy, allocated on first use (NULL to start; the caller frees it). */
