@@ -994,7 +994,8 @@ int store_txn_begin(struct store *s, struct store_txn **out)
 	pthread_mutex_lock(&s->lock);
 	while (s->writer_busy)
 		pthread_cond_wait(&s->wcond, &s->lock);
-	s->writer_busy = 1;
+	/* atomic: maybe_trim reads it without the lock */
+	__atomic_store_n(&s->writer_busy, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&s->lock);
 	t->s = s;
 	int rc = mdb_txn_begin(s->env, NULL, 0, &t->txn);
@@ -1011,7 +1012,7 @@ int store_txn_begin(struct store *s, struct store_txn **out)
 static void writer_release(struct store *s)
 {
 	pthread_mutex_lock(&s->lock);
-	s->writer_busy = 0;
+	__atomic_store_n(&s->writer_busy, 0, __ATOMIC_RELAXED);
 	pthread_cond_signal(&s->wcond);
 	pthread_mutex_unlock(&s->lock);
 }

@@ -7,8 +7,8 @@
  * root and verify, the staging area must be as it was, and an import must
  * have left no block behind. Prints how many fault points were injected.
  *
- * (Under AddressSanitizer, which owns malloc, the allocation faults are
- * skipped.) */
+ * (Under AddressSanitizer or ThreadSanitizer, which own malloc, the allocation
+ * faults are skipped.) */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -27,7 +27,7 @@
 
 /* ------------------------------------------------ failing allocations */
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define ALLOC_FAULTS 0
 static void alloc_fail_after(long long n)
 {
