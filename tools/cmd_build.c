@@ -5,6 +5,7 @@
 #include <malloc.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +21,17 @@
 
 #define MAX_THREADS 256
 
-static volatile sig_atomic_t interrupted;
+/* Read by every worker of the build (pipeline_opts.stop); set by the
+ * signal handler, which only a lock-free atomic allows. */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomic_int is not lock-free");
+static atomic_int interrupted;
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	interrupted = 1;
+	int saved = errno;
+	atomic_store_explicit(&interrupted, 1, memory_order_relaxed);
+	errno = saved;
 }
 
 /* "123", "64K", "512M", "8G", "1T" (powers of 1024). 0 or -1. */
@@ -417,7 +423,8 @@ int cmd_build(int argc, char **argv)
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	free(spill);
-	if (rc == -EINTR || (rc && interrupted)) {
+	if (rc == -EINTR ||
+	    (rc && atomic_load_explicit(&interrupted, memory_order_relaxed))) {
 		fprintf(stderr, "hamt build: interrupted; nothing was written "
 				"(the store and its refs are unchanged)\n");
 		return 130;

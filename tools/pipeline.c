@@ -152,7 +152,8 @@ int pl_stopped(struct pipeline *pl)
 		pl_fail(pl, pl_input_changed(pl, LEASE_BROKEN));
 		return 1;
 	}
-	if (pl->o->stop && *pl->o->stop) {
+	if (pl->o->stop &&
+	    atomic_load_explicit(pl->o->stop, memory_order_relaxed)) {
 		err_set(-EINTR, "interrupted");
 		pl_fail(pl, -EINTR);
 		return 1;

@@ -41,7 +41,7 @@
 #ifndef TOOLS_PIPELINE_H
 #define TOOLS_PIPELINE_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,8 +64,10 @@ struct pipeline_opts {
 	const char *store_dir;
 	const char *ref;
 	const char *car;
-	/* set (by a signal handler) to abandon the build; may be NULL */
-	volatile sig_atomic_t *stop;
+	/* set (by a signal handler) to abandon the build; may be NULL. An
+	 * atomic, not a volatile sig_atomic_t: every worker thread reads it,
+	 * and a lock-free atomic is both signal-safe and thread-safe */
+	const atomic_int *stop;
 	int progress; /* print a progress line to stderr */
 	size_t chunk; /* bytes of input per chunk; 0: 4 MiB (tests use less) */
 	uint64_t group;	     /* record bytes per write group of a regular file
