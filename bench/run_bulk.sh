@@ -3,7 +3,8 @@
 # deterministic, ~260-byte JSON records, keys /books/OL..M, /works/OL..W,
 # /authors/OL..A) built with `hamt build --format ol` into a fresh LMDB
 # store; prints records/s per phase and overall, bytes written and peak
-# RSS, and what writing as many bytes with dd costs on this machine then.
+# RSS, and what writing as many bytes with dd costs on this machine then,
+# and after each run what touching fresh memory costs (bench/touch_mem).
 # Then the JavaScript reference (ipld-hashmap, one insert at a time)
 # on the first REF_N (default 100,000) of the same records, hamt on the same
 # REF_N records, both roots (they must be equal) and the ratios.
@@ -73,6 +74,10 @@ for i in $(seq 1 "$runs"); do
 	sync
 	root=$(run_build "$work/in.txt" "$work/store" "$work/summary.$i")
 	walls+=("$(cat "$work/summary.$i.wall") $i $root")
+	# what the next build's fresh memory will cost (after the run, not
+	# before it: memory touched and freed just before a build is cheap
+	# for it to touch again)
+	echo "run $i: $(cat "$work/summary.$i.wall") s; then $("$build/bench/touch_mem" 512)"
 done
 mid=$(printf '%s\n' "${walls[@]}" | sort -n |
 	sed -n "$(((runs + 1) / 2))p" | cut -d' ' -f2)
