@@ -408,8 +408,8 @@ out:
 
 /* The map to ask LMDB for: STORE_MAP_SIZE, or where the address space is
  * limited (ulimit -v, valgrind, ThreadSanitizer) the largest of a quarter,
- * a sixteenth, ... that can be reserved, down to STORE_MAP_MIN. LMDB grows
- * a map to the size of the data file anyway, and a map smaller than
+ * a sixteenth, ... of which twice can be reserved, down to STORE_MAP_MIN. LMDB
+ * grows a map to the size of the data file anyway, and a map smaller than
  * another process's only matters once the data outgrows it.
  *
  * Found with a reservation of our own (PROT_NONE, nothing committed), not
@@ -424,11 +424,16 @@ static size_t map_size(void)
 {
 	size_t map = STORE_MAP_SIZE;
 	for (; map / 4 >= STORE_MAP_MIN; map /= 4) {
+		/* twice the map: LMDB maps the lock file and allocates too,
+		 * and a map that only just fits leaves it no room for that
+		 * (test_store's limit of 4 GiB above what is mapped: a 4 GiB
+		 * reservation fit, and then LMDB's open failed) */
+		size_t probe = map <= SIZE_MAX / 2 ? 2 * map : map;
 		void *p =
-		    mmap(NULL, map, PROT_NONE,
+		    mmap(NULL, probe, PROT_NONE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (p != MAP_FAILED) {
-			munmap(p, map);
+			munmap(p, probe);
 			break;
 		}
 	}
