@@ -8,17 +8,6 @@
 
 #include "hamt/err.h"
 
-/* Under AddressSanitizer, and under ThreadSanitizer, which does not follow
- * mremap (a grown buffer's accesses looked like races with whatever was
- * mapped at its new address before). */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define BIGBUF_MALLOC 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define BIGBUF_MALLOC 1
-#endif
-#endif
-
 #ifndef BIGBUF_MALLOC
 /* The mapped length for `len` bytes: whole huge pages (the kernel maps a
  * huge page only where the range covers all of it). */

@@ -15,15 +15,6 @@
 #include "test.h"
 #include "tools/bigbuf.h"
 
-/* where bigbuf is plain malloc (tools/bigbuf.c): no huge pages to check */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define BIGBUF_IS_MALLOC 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define BIGBUF_IS_MALLOC 1
-#endif
-#endif
-
 static uint8_t at(size_t i)
 {
 	return (uint8_t)(i * 2654435761u >> 13);
@@ -43,7 +34,7 @@ static int holds(const uint8_t *p, size_t n)
 	return 1;
 }
 
-#ifndef BIGBUF_IS_MALLOC
+#ifndef BIGBUF_MALLOC /* (tools/bigbuf.h) */
 /* 1 if the kernel may use huge pages for the mapping that holds p, 0 if
  * not, -1 if smaps does not say. */
 static int thp_eligible(const void *p)
@@ -91,7 +82,7 @@ int main(void)
 	CHECK(p != NULL);
 	fill(p, 0, len);
 	CHECK(holds(p, len));
-#ifndef BIGBUF_IS_MALLOC
+#ifndef BIGBUF_MALLOC
 	if (thp_on())
 		CHECK(thp_eligible(p) == 1);
 #endif
@@ -122,7 +113,7 @@ int main(void)
 	CHECK_ERR(bigbuf_grow(&v, &have, SIZE_MAX - 4096), -ENOMEM);
 	CHECK(strstr(err_msg(), "out of memory") != NULL);
 	CHECK(v == same && have == had && holds(v, used));
-#ifndef BIGBUF_IS_MALLOC
+#ifndef BIGBUF_MALLOC
 	if (thp_on())
 		CHECK(thp_eligible(v) == 1);
 #endif
