@@ -71,8 +71,10 @@ static void usage(const char *prog)
 	    "Unmount with: fusermount3 -u MOUNTPOINT\n\n"
 	    "hamtfs options:\n"
 	    "    -o store=DIR           the hamtfs store (required)\n"
-	    "    -o cache_mb=N          decoded-node cache in MiB "
-	    "(default %d)\n\n"
+	    "    -o cache_mb=N          caches of decoded nodes and "
+	    "rendered files in MiB\n"
+	    "                           (default %d), and as much of the "
+	    "store file mapped\n\n"
 	    "FUSE options:\n",
 	    prog, DEFAULT_CACHE_MB);
 	fuse_cmdline_help();
@@ -228,6 +230,7 @@ static int open_store_and_view(struct fs *fs)
 		fs_log("%s", err_msg());
 		return -1;
 	}
+	store_set_map_budget(fs->store, fs->map_budget);
 	if (open_view(fs)) {
 		fs_log("%s: %s", fs->root_arg, err_msg());
 		store_close(fs->store);
@@ -313,6 +316,7 @@ int main(int argc, char *argv[])
 	fs.uid = getuid();
 	fs.gid = getgid();
 	size_t cache_bytes = (size_t)conf.cache_mb << 20;
+	fs.map_budget = cache_bytes;
 	pthread_rwlockattr_t rwa;
 	pthread_rwlockattr_init(&rwa);
 	pthread_rwlockattr_setkind_np(

@@ -58,6 +58,15 @@ int store_open(struct store **out, const char *dir, unsigned flags);
 /* Close the store and free its backends. NULL is a no-op. */
 void store_close(struct store *s);
 
+/* Keep the pages of the store file that reads map into this process to
+ * about `bytes` beyond the file-backed memory the process has now (its
+ * executable and libraries): past that, every so many reads, they are
+ * dropped from the process (they stay in the page cache). A long-running
+ * reader sets it (the mount's daemon, whose RSS is bounded by its caches);
+ * by default nothing is dropped, which a walk of a whole store wants (each
+ * page dropped is a page fault again). UINT64_MAX: no budget. */
+void store_set_map_budget(struct store *s, uint64_t bytes);
+
 /* The directory the store was opened from (valid until store_close). */
 const char *store_dir(const struct store *s);
 /* 1 if the store was opened with STORE_RDONLY. */

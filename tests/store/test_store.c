@@ -854,6 +854,48 @@ static void test_bulk_read_ahead(void)
 	free(more);
 }
 
+/* Reads map pages of the store file into the process. With no budget (the
+ * command-line tools) a walk of every block leaves the file mapped; with
+ * one (the mount's daemon) they are dropped past it: at most the budget
+ * plus what the reads between two looks map (256 reads of a 64 KiB
+ * fault-around window each: 16 MiB) stay, on a store of ~50 MB. */
+static void test_map_budget(void)
+{
+	const char *dir = test_tmpdir("mapbudget");
+	size_t n = 30000;
+	uint8_t *keys = drop_keys(n);
+	char path[4096];
+	struct stat st;
+	struct store *s;
+	struct store_txn *t;
+	struct store_bulk *bulk;
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	CHECK_OK(store_open(&s, dir, STORE_CREATE));
+	CHECK_OK(store_txn_begin(s, &t));
+	CHECK_OK(store_bulk_begin(t, &bulk));
+	CHECK(drop_put(bulk, keys, n) == n);
+	s = drop_commit_reopen(s, dir, t, bulk, keys, n, NULL, NULL);
+	CHECK(stat(path, &st) == 0 && st.st_size > (40 << 20));
+	for (int budget = 0; budget <= 1; budget++) {
+		store_close(s);
+		CHECK_OK(store_open(&s, dir, 0));
+		if (budget)
+			store_set_map_budget(s, 4 << 20);
+		CHECK(drop_check(s, keys, n) == n);
+		long rss = map_rss_kib(path);
+		int ok = budget ? rss >= 0 && rss <= 24 * 1024
+				: rss >= (long)(st.st_size >> 10) * 3 / 4;
+		CHECK(ok);
+		if (!ok || getenv("SHOWRSS"))
+			fprintf(stderr,
+				"mapbudget: budget %d: %ld KiB of %lld "
+				"mapped\n",
+				budget, rss, (long long)st.st_size >> 10);
+	}
+	store_close(s);
+	free(keys);
+}
+
 int main(void)
 {
 	test_limited_address_space();
@@ -868,5 +910,6 @@ int main(void)
 	test_bulk_drop_behind();
 	test_bulk_private_steps();
 	test_bulk_read_ahead();
+	test_map_budget();
 	return test_summary();
 }
