@@ -686,6 +686,30 @@ static struct store *drop_commit_reopen(struct store *s, const char *dir,
 	return s;
 }
 
+/* A new store of the test directory `name` holding the blocks of
+ * drop_keys(n) (`*keys`), put by a bulk load (appended: it looks nothing
+ * up), opened again; `path` gets the path of its data.mdb, `size` the
+ * file's size. */
+static struct store *drop_store(const char *name, size_t n, uint8_t **keys,
+				char path[4096], off_t *size)
+{
+	const char *dir = test_tmpdir(name);
+	struct store *s;
+	struct store_txn *t;
+	struct store_bulk *bulk;
+	struct stat st;
+	*keys = drop_keys(n);
+	snprintf(path, 4096, "%s/data.mdb", dir);
+	CHECK_OK(store_open(&s, dir, STORE_CREATE));
+	CHECK_OK(store_txn_begin(s, &t));
+	CHECK_OK(store_bulk_begin(t, &bulk));
+	CHECK(drop_put(bulk, *keys, n) == n);
+	CHECK(store_bulk_read_ahead(bulk) == 0);
+	s = drop_commit_reopen(s, dir, t, bulk, *keys, n, NULL, NULL);
+	*size = stat(path, &st) == 0 ? st.st_size : 0;
+	return s;
+}
+
 static void test_bulk_drop_behind(void)
 {
 	const char *dir = test_tmpdir("bulkdrop");
@@ -788,23 +812,15 @@ static double cached_share(const char *path, size_t len)
  * The same for a load of blocks that are all new. */
 static void test_bulk_read_ahead(void)
 {
-	const char *dir = test_tmpdir("bulkra");
 	size_t n = 20000;
-	uint8_t *keys = drop_keys(n);
+	uint8_t *keys;
 	char path[4096];
-	struct stat st;
-	struct store *s;
+	off_t size;
+	struct store *s = drop_store("bulkra", n, &keys, path, &size);
 	struct store_txn *t;
 	struct store_bulk *bulk;
 	uint64_t stored, present;
-	snprintf(path, sizeof(path), "%s/data.mdb", dir);
-	CHECK_OK(store_open(&s, dir, STORE_CREATE));
-	CHECK_OK(store_txn_begin(s, &t));
-	CHECK_OK(store_bulk_begin(t, &bulk));
-	CHECK(drop_put(bulk, keys, n) == n);
-	CHECK(store_bulk_read_ahead(bulk) == 0); /* appended: no lookups */
-	s = drop_commit_reopen(s, dir, t, bulk, keys, n, NULL, NULL);
-	CHECK(stat(path, &st) == 0 && st.st_size > (30 << 20));
+	CHECK(size > (30 << 20));
 
 	for (int trim = 1; trim >= 0; trim--) {
 		CHECK_OK(store_txn_begin(s, &t));
@@ -817,14 +833,14 @@ static void test_bulk_read_ahead(void)
 		store_bulk_end(bulk, &stored, &present);
 		CHECK(stored == 0 && present == n);
 		store_txn_abort(t);
-		CHECK(asked >= (uint64_t)st.st_size * 3 / 4);
+		CHECK(asked >= (uint64_t)size * 3 / 4);
 		int ok = trim ? rss >= 0 && rss <= 16 * 1024
-			      : rss >= (long)(st.st_size >> 10) * 3 / 4;
+			      : rss >= (long)(size >> 10) * 3 / 4;
 		CHECK(ok);
 		if (!ok)
 			fprintf(stderr,
 				"bulkra: trim %d: %ld KiB of %lld mapped\n",
-				trim, rss, (long long)st.st_size >> 10);
+				trim, rss, (long long)size >> 10);
 	}
 	/* blocks the store does not have, whose CIDs fall between its own:
 	 * every lookup misses, and the read-ahead learns where they are
@@ -839,11 +855,11 @@ static void test_bulk_read_ahead(void)
 	CHECK(drop_put(bulk, more, n) == n);
 	long rss = map_rss_kib(path);
 	uint64_t asked = store_bulk_read_ahead(bulk);
-	CHECK(store_bulk_dropped(bulk) >= (uint64_t)st.st_size);
-	CHECK(cached_share(path, (size_t)st.st_size) >= 0.75);
+	CHECK(store_bulk_dropped(bulk) >= (uint64_t)size);
+	CHECK(cached_share(path, (size_t)size) >= 0.75);
 	store_bulk_end(bulk, &stored, &present);
 	CHECK(stored == n && present == 0);
-	CHECK(asked >= (uint64_t)st.st_size * 3 / 4);
+	CHECK(asked >= (uint64_t)size * 3 / 4);
 	CHECK(rss >= 0 && rss <= 16 * 1024);
 	CHECK_OK(store_txn_commit(t));
 	CHECK(drop_check(s, keys, n) == n);
@@ -861,21 +877,15 @@ static void test_bulk_read_ahead(void)
  * fault-around window each: 16 MiB) stay, on a store of ~50 MB. */
 static void test_map_budget(void)
 {
-	const char *dir = test_tmpdir("mapbudget");
 	size_t n = 30000;
-	uint8_t *keys = drop_keys(n);
+	uint8_t *keys;
 	char path[4096];
-	struct stat st;
-	struct store *s;
-	struct store_txn *t;
-	struct store_bulk *bulk;
-	snprintf(path, sizeof(path), "%s/data.mdb", dir);
-	CHECK_OK(store_open(&s, dir, STORE_CREATE));
-	CHECK_OK(store_txn_begin(s, &t));
-	CHECK_OK(store_bulk_begin(t, &bulk));
-	CHECK(drop_put(bulk, keys, n) == n);
-	s = drop_commit_reopen(s, dir, t, bulk, keys, n, NULL, NULL);
-	CHECK(stat(path, &st) == 0 && st.st_size > (40 << 20));
+	off_t size;
+	struct store *s = drop_store("mapbudget", n, &keys, path, &size);
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%.*s",
+		 (int)(strlen(path) - strlen("/data.mdb")), path);
+	CHECK(size > (40 << 20));
 	for (int budget = 0; budget <= 1; budget++) {
 		store_close(s);
 		CHECK_OK(store_open(&s, dir, 0));
@@ -884,13 +894,13 @@ static void test_map_budget(void)
 		CHECK(drop_check(s, keys, n) == n);
 		long rss = map_rss_kib(path);
 		int ok = budget ? rss >= 0 && rss <= 24 * 1024
-				: rss >= (long)(st.st_size >> 10) * 3 / 4;
+				: rss >= (long)(size >> 10) * 3 / 4;
 		CHECK(ok);
-		if (!ok || getenv("SHOWRSS"))
+		if (!ok)
 			fprintf(stderr,
 				"mapbudget: budget %d: %ld KiB of %lld "
 				"mapped\n",
-				budget, rss, (long long)st.st_size >> 10);
+				budget, rss, (long long)size >> 10);
 	}
 	store_close(s);
 	free(keys);
