@@ -75,7 +75,7 @@ struct fs {
 	char area[STAGING_AREA_MAX + 1]; /* staging area: the ref, or "@CID" */
 	struct hamt_cache *cache;
 	/* pages of the store file it keeps mapped (store_set_map_budget):
-	 * the size of the caches, -o cache_mb */
+	 * MAP_PER_CACHE times -o cache_mb */
 	uint64_t map_budget;
 	/* Held for reading by every request for its whole duration (so it sees
 	 * one committed tree and the staging laid over it), for writing by a
