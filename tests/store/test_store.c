@@ -686,28 +686,32 @@ static struct store *drop_commit_reopen(struct store *s, const char *dir,
 	return s;
 }
 
-/* A new store of the test directory `name` holding the blocks of
- * drop_keys(n) (`*keys`), put by a bulk load (appended: it looks nothing
- * up), opened again; `path` gets the path of its data.mdb, `size` the
- * file's size. */
-static struct store *drop_store(const char *name, size_t n, uint8_t **keys,
-				char path[4096], off_t *size)
-{
-	const char *dir = test_tmpdir(name);
+/* A store of bulk-loaded blocks (appended: the load looks nothing up),
+ * opened again after the load. */
+struct dropped {
 	struct store *s;
+	uint8_t *keys;			 /* drop_keys(n) */
+	char dir[4096], path[4096 + 16]; /* the store, its data.mdb */
+	off_t size;			 /* of data.mdb */
+};
+
+/* Make one in the test directory `name` with the blocks 0..n-1. */
+static void drop_store(struct dropped *d, const char *name, size_t n)
+{
 	struct store_txn *t;
 	struct store_bulk *bulk;
 	struct stat st;
-	*keys = drop_keys(n);
-	snprintf(path, 4096, "%s/data.mdb", dir);
-	CHECK_OK(store_open(&s, dir, STORE_CREATE));
-	CHECK_OK(store_txn_begin(s, &t));
+	snprintf(d->dir, sizeof(d->dir), "%s", test_tmpdir(name));
+	snprintf(d->path, sizeof(d->path), "%s/data.mdb", d->dir);
+	d->keys = drop_keys(n);
+	CHECK_OK(store_open(&d->s, d->dir, STORE_CREATE));
+	CHECK_OK(store_txn_begin(d->s, &t));
 	CHECK_OK(store_bulk_begin(t, &bulk));
-	CHECK(drop_put(bulk, *keys, n) == n);
+	CHECK(drop_put(bulk, d->keys, n) == n);
 	CHECK(store_bulk_read_ahead(bulk) == 0);
-	s = drop_commit_reopen(s, dir, t, bulk, *keys, n, NULL, NULL);
-	*size = stat(path, &st) == 0 ? st.st_size : 0;
-	return s;
+	d->s =
+	    drop_commit_reopen(d->s, d->dir, t, bulk, d->keys, n, NULL, NULL);
+	d->size = stat(d->path, &st) == 0 ? st.st_size : 0;
 }
 
 static void test_bulk_drop_behind(void)
@@ -812,11 +816,13 @@ static double cached_share(const char *path, size_t len)
  * The same for a load of blocks that are all new. */
 static void test_bulk_read_ahead(void)
 {
-	size_t n = 20000;
-	uint8_t *keys;
-	char path[4096];
-	off_t size;
-	struct store *s = drop_store("bulkra", n, &keys, path, &size);
+	const size_t n = 20000;
+	struct dropped d;
+	drop_store(&d, "bulkra", n);
+	struct store *s = d.s;
+	uint8_t *keys = d.keys;
+	const char *path = d.path;
+	const off_t size = d.size;
 	struct store_txn *t;
 	struct store_bulk *bulk;
 	uint64_t stored, present;
@@ -877,33 +883,27 @@ static void test_bulk_read_ahead(void)
  * fault-around window each: 16 MiB) stay, on a store of ~50 MB. */
 static void test_map_budget(void)
 {
-	size_t n = 30000;
-	uint8_t *keys;
-	char path[4096];
-	off_t size;
-	struct store *s = drop_store("mapbudget", n, &keys, path, &size);
-	char dir[4096];
-	snprintf(dir, sizeof(dir), "%.*s",
-		 (int)(strlen(path) - strlen("/data.mdb")), path);
-	CHECK(size > (40 << 20));
+	struct dropped d;
+	drop_store(&d, "mapbudget", 30000);
+	CHECK(d.size > (40 << 20));
 	for (int budget = 0; budget <= 1; budget++) {
-		store_close(s);
-		CHECK_OK(store_open(&s, dir, 0));
+		store_close(d.s);
+		CHECK_OK(store_open(&d.s, d.dir, 0));
 		if (budget)
-			store_set_map_budget(s, 4 << 20);
-		CHECK(drop_check(s, keys, n) == n);
-		long rss = map_rss_kib(path);
+			store_set_map_budget(d.s, 4 << 20);
+		CHECK(drop_check(d.s, d.keys, 30000) == 30000);
+		long rss = map_rss_kib(d.path);
 		int ok = budget ? rss >= 0 && rss <= 24 * 1024
-				: rss >= (long)(size >> 10) * 3 / 4;
+				: rss >= (long)(d.size >> 10) * 3 / 4;
 		CHECK(ok);
 		if (!ok)
 			fprintf(stderr,
 				"mapbudget: budget %d: %ld KiB of %lld "
 				"mapped\n",
-				budget, rss, (long long)size >> 10);
+				budget, rss, (long long)d.size >> 10);
 	}
-	store_close(s);
-	free(keys);
+	store_close(d.s);
+	free(d.keys);
 }
 
 int main(void)
