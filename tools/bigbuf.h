@@ -20,18 +20,16 @@
 
 #include <stddef.h>
 
+#include "hamt/sanitizer.h"
+
 #define BIGBUF_HUGE_PAGE ((size_t)2 << 20) /* x86-64's huge page */
 
 /* Defined where a bigbuf is plain malloc (no huge pages, no mremap): under
  * AddressSanitizer, and under ThreadSanitizer, which does not follow mremap
  * (a grown buffer's accesses looked like races with whatever was mapped at
  * its new address before). */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(HAMT_UNDER_ASAN) || defined(HAMT_UNDER_TSAN)
 #define BIGBUF_MALLOC 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define BIGBUF_MALLOC 1
-#endif
 #endif
 
 /* A new buffer of at least `len` bytes (not zeroed), or NULL with errno

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "hamt/hamt.h"
+#include "hamt/sanitizer.h"
 #include "mapfixture.h"
 #include "store/car.h"
 #include "store/staging.h"
@@ -27,7 +28,7 @@
 
 /* ------------------------------------------------ failing allocations */
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(HAMT_UNDER_ASAN) || defined(HAMT_UNDER_TSAN)
 #define ALLOC_FAULTS 0
 static void alloc_fail_after(long long n)
 {

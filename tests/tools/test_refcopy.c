@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "hamt/err.h"
+#include "hamt/sanitizer.h"
 #include "test.h"
 #include "tools/refcopy.h"
 
@@ -204,12 +205,7 @@ int main(void)
 	/* no address space for a window: the copy reads instead (in a child
 	 * whose address space is capped just above what it uses; not under
 	 * AddressSanitizer or valgrind, which a cap would break) */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-#if !defined(__SANITIZE_ADDRESS__) && !defined(UNDER_ASAN)
+#ifndef HAMT_UNDER_ASAN
 	const char *pre = getenv("LD_PRELOAD"); /* valgrind's: no cap */
 	if (!pre || !strstr(pre, "vgpreload")) {
 		uint8_t *out = malloc(f.outlen), *win = malloc(16384);
