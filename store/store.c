@@ -116,7 +116,7 @@ static uint64_t file_rss(void)
 
 void store_set_map_budget(struct store *s, uint64_t bytes)
 {
-	uint64_t base = file_rss();
+	uint64_t base = bytes == UINT64_MAX ? 0 : file_rss();
 	uint64_t at = base == UINT64_MAX	  ? 0
 		      : bytes > UINT64_MAX - base ? UINT64_MAX
 						  : base + bytes;
