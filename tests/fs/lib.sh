@@ -22,11 +22,22 @@ umount_disk() {
 }
 
 cleanup() {
+	local rc=$? m
 	for m in "${MOUNTS[@]}"; do
 		mountpoint -q "$m" 2>/dev/null && { fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m"; }
 	done
+	# the daemons write their last sanitizer reports (leaks) as they
+	# exit: wait for them, up to a minute each (../lib.sh: SAN_LOG)
+	for m in "${MOUNTS[@]}"; do
+		for _ in $(seq 600); do
+			pgrep -f -- "$m" >/dev/null || break
+			sleep 0.1
+		done
+	done
 	for m in "${DISKS[@]}"; do umount_disk "$m"; done
+	san_reports || rc=1
 	rm -rf "$T"
+	exit "$rc"
 }
 trap cleanup EXIT
 
