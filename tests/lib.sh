@@ -9,6 +9,7 @@ pass=0 fail=0
 # there is a report.
 SAN_LOG=${TEST_TMP:-${TMPDIR:-/tmp}}/sanitizer.$$
 mkdir -p "$(dirname "$SAN_LOG")"
+rm -f "$SAN_LOG".* # left by an earlier test of this pid that was killed
 for v in ASAN_OPTIONS UBSAN_OPTIONS TSAN_OPTIONS; do
 	export "$v=${!v:+${!v}:}log_path=$SAN_LOG"
 done
