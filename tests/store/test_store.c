@@ -883,15 +883,16 @@ static void test_bulk_read_ahead(void)
  * fault-around window each: 16 MiB) stay, on a store of ~50 MB. */
 static void test_map_budget(void)
 {
+	const size_t n = 30000;
 	struct dropped d;
-	drop_store(&d, "mapbudget", 30000);
+	drop_store(&d, "mapbudget", n);
 	CHECK(d.size > (40 << 20));
 	for (int budget = 0; budget <= 1; budget++) {
 		store_close(d.s);
 		CHECK_OK(store_open(&d.s, d.dir, 0));
 		if (budget)
 			store_set_map_budget(d.s, 4 << 20);
-		CHECK(drop_check(d.s, d.keys, 30000) == 30000);
+		CHECK(drop_check(d.s, d.keys, n) == n);
 		long rss = map_rss_kib(d.path);
 		int ok = budget ? rss >= 0 && rss <= 24 * 1024
 				: rss >= (long)(d.size >> 10) * 3 / 4;
