@@ -4,7 +4,10 @@
 #     the daemon and rsync pinned to one core: taskset -c 1), into tmpfs
 #     and into a directory on the local disk: files/s and ratios;
 #  2. a commit of 10,000 changes on a 1,000,000-key base against a full
-#     `hamt build` of the same 1,000,000 keys: seconds and ratio.
+#     `hamt build` of the same 1,000,000 keys: seconds and ratio;
+#  3. for each commit, its floor: the blocks it wrote, hashed, written to
+#     a plain file, and put into a copy of the store taken just before it
+#     (bench_floor): what those blocks cost with no HAMT work at all.
 # usage: bench/run_write.sh [BASE_KEYS] [BUILD_DIR]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,6 +24,7 @@ cleanup() {
 trap cleanup EXIT
 mkdir -p "$mnt" "$work/src"
 now() { date +%s.%N; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", 100 * a / b }'; }
 rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n / (b - a) }'; }
 
 # 10,000 files of 1 KiB
@@ -79,12 +83,20 @@ t1=$(now)
 build_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
 mount_it ""
 rsync -a "$work/src/" "$mnt/"
+snapshot() { rm -rf "$work/before"; mkdir "$work/before"; mdb_copy "$work/store" "$work/before"; sync; }
+# "floor BLOCKS BYTES HASH_S FILE_S COLD_PUT_S PUT_S COMMIT_S WCHAR"
+floor() { "$build/bench/bench_floor" "$work/before" "$work/store" | awk '$1 == "floor"'; }
+# the daemon's phases of its last commit: "RECORDS MERGE WRITE SYNC" seconds
+phases() { sed -n 's/.*(records \([0-9.]*\) s, merge \([0-9.]*\) s, write \([0-9.]*\) s, sync \([0-9.]*\) s).*/\1 \2 \3 \4/p' "$work/daemon.log" | tail -n 1; }
+snapshot
 w0=$(wchar)
 t0=$(now)
 setfattr -n user.hamtfs.commit -v 1 "$mnt"
 t1=$(now)
 commit_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
 amp1=$(amplification "$w0")
+phases1=$(phases)
+floor1=$(floor)
 # the next commit: 10,000 other changes (5,000 new keys, 5,000 of the
 # base's rewritten) on the store the first commit left. The first commit
 # after `hamt build` splits nearly every B-tree leaf it touches (the bulk
@@ -95,12 +107,15 @@ for i in $(seq 1 5000); do
 	printf '{"title":"record %d, rewritten"}' "$((i * 197))" > "$work/src2/%2Fworks%2FOL$((i * 197))W"
 done
 rsync -a "$work/src2/" "$mnt/"
+snapshot
 w0=$(wchar)
 t0=$(now)
 setfattr -n user.hamtfs.commit -v 1 "$mnt"
 t1=$(now)
 commit2_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
 amp2=$(amplification "$w0")
+phases2=$(phases)
+floor2=$(floor)
 umount_it
 printf 'full build of %d keys: %.2f s; commit of 10000 changes on it: %.3f s (%.2f%% of the build)\n' \
 	"$nbase" "$build_s" "$commit_s" "$(awk -v a="$commit_s" -v b="$build_s" 'BEGIN { print 100 * a / b }')"
@@ -108,3 +123,19 @@ printf 'the next commit of 10000 changes (5000 new keys, 5000 rewritten): %.3f s
 	"$commit2_s" "$(awk -v a="$commit2_s" -v b="$build_s" 'BEGIN { print 100 * a / b }')"
 echo "  first commit: $amp1"
 echo "  next commit:  $amp2"
+# $1: the floor line, $2: the commit's seconds, $3: the daemon's phases
+floor_report() {
+	local f=($1) p=($3)
+	printf '    in the daemon: records %.3f s + merge %.3f s (the HAMT work); puts %.3f s + durable commit %.3f s (the store) = %s%% of the build\n' \
+		"${p[0]}" "${p[1]}" "${p[2]}" "${p[3]}" "$(pct "$(awk -v a="${p[2]}" -v b="${p[3]}" 'BEGIN { print a + b }')" "$build_s")"
+	printf '    its blocks alone: SHA-256 %.3f s + written to a plain file with fdatasync %.3f s = %s%% of the build;\n' \
+		"${f[3]}" "${f[4]}" "$(pct "$(awk -v a="${f[3]}" -v b="${f[4]}" 'BEGIN { print a + b }')" "$build_s")"
+	printf '    put into a copy of the store (LMDB, one transaction, a process of its own): puts %.3f s (in its first transaction: %.3f s) + durable commit %.3f s = %s%% of the build\n' \
+		"${f[6]}" "${f[5]}" "${f[7]}" "$(pct "$(awk -v a="${f[6]}" -v b="${f[7]}" 'BEGIN { print a + b }')" "$build_s")"
+	printf '    (the commit itself: %s%% of the build)\n' "$(pct "$2" "$build_s")"
+}
+echo "where each commit's time goes, and its floors (bench_floor: the same new blocks, with no HAMT work):"
+echo "  first commit:"
+floor_report "$floor1" "$commit_s" "$phases1"
+echo "  next commit:"
+floor_report "$floor2" "$commit2_s" "$phases2"
