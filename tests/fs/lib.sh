@@ -21,6 +21,16 @@ umount_disk() {
 	umount -l "$1"
 }
 
+# mount_daemons MNT: the pids of the processes that have MNT as one whole
+# argument: the daemon serving it (also under valgrind or taskset), not a
+# client such as `cat MNT/key` that a failed test left hanging on it
+mount_daemons() {
+	local p
+	for p in $(pgrep -f -- "$1"); do
+		tr '\0' '\n' <"/proc/$p/cmdline" 2>/dev/null | grep -qxF -- "$1" && echo "$p"
+	done
+}
+
 cleanup() {
 	local rc=$? m
 	for m in "${MOUNTS[@]}"; do
@@ -30,7 +40,7 @@ cleanup() {
 	# exit: wait for them, up to a minute each (../lib.sh: SAN_LOG)
 	for m in "${MOUNTS[@]}"; do
 		for _ in $(seq 600); do
-			pgrep -f -- "$m" >/dev/null || break
+			[ -n "$(mount_daemons "$m")" ] || break
 			sleep 0.1
 		done
 	done
