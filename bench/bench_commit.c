@@ -10,37 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "benchutil.h"
 #include "hamt/err.h"
 #include "hamt/hamt.h"
 #include "mapfixture.h"
 #include "store/staging.h"
 #include "store/store.h"
-
-/* Bytes this process has written with write(2) and its kind so far
- * (/proc/self/io wchar): what LMDB hands the kernel for a commit. 0 if
- * that file cannot be read. */
-static unsigned long long wchar(void)
-{
-	unsigned long long v = 0;
-	char line[128];
-	FILE *f = fopen("/proc/self/io", "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "wchar: %llu", &v) == 1)
-			break;
-	fclose(f);
-	return v;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 int main(int argc, char **argv)
 {
@@ -54,9 +30,9 @@ int main(int argc, char **argv)
 	double bsecs = 0;
 	int rc = store_open(&s, argv[1], STORE_CREATE);
 	if (!rc && store_ref_get(s, "main", &root) != 0) {
-		double t0 = now();
+		double t0 = bench_now();
 		rc = mapfixture_build(s, "main", n, 0, &root);
-		bsecs = now() - t0;
+		bsecs = bench_now() - t0;
 	}
 	if (rc) {
 		fprintf(stderr, "bench_commit: %s\n", err_msg());
@@ -91,12 +67,12 @@ int main(int argc, char **argv)
 	}
 	rc = staging_apply(s, "main", ch, m);
 	struct staging_commit_stats st = {0};
-	unsigned long long w0 = wchar();
-	double t0 = now();
+	unsigned long long w0 = bench_wchar();
+	double t0 = bench_now();
 	if (!rc)
 		rc = staging_commit(s, "main", "main", &root, NULL, &nr, &st);
-	double csecs = now() - t0;
-	unsigned long long w1 = wchar();
+	double csecs = bench_now() - t0;
+	unsigned long long w1 = bench_wchar();
 	if (rc) {
 		fprintf(stderr, "bench_commit: %s\n", err_msg());
 		return 1;

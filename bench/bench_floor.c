@@ -24,36 +24,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
 #include "hamt/buf.h"
 #include "hamt/cid.h"
 #include "hamt/err.h"
 #include "store/store.h"
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* this process's write(2) bytes so far (/proc/self/io wchar), 0 if
- * unknown */
-static unsigned long long wchar(void)
-{
-	unsigned long long v = 0;
-	char line[128];
-	FILE *f = fopen("/proc/self/io", "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "wchar: %llu", &v) == 1)
-			break;
-	fclose(f);
-	return v;
-}
 
 struct newblk {
 	struct cid cid;
@@ -143,8 +120,8 @@ int main(int argc, char **argv)
 	 * in one that is committed, as a later commit of a running mount
 	 * does */
 	for (int round = 0; round < 2 && !rc; round++) {
-		w0 = wchar();
-		double t0 = now();
+		w0 = bench_wchar();
+		double t0 = bench_now();
 		rc = store_txn_begin(d.before, &t);
 		if (!rc)
 			rc = store_batch_new(&b, t, 0);
@@ -154,7 +131,7 @@ int main(int argc, char **argv)
 						 d.v[i].len);
 		if (!rc)
 			rc = store_batch_put(b);
-		double t1 = now();
+		double t1 = bench_now();
 		store_batch_free(b);
 		b = NULL;
 		if (round == 0) {
@@ -168,11 +145,11 @@ int main(int argc, char **argv)
 			rc = store_txn_commit(t);
 			t = NULL;
 		}
-		commit_s = now() - t1;
-		w1 = wchar();
+		commit_s = bench_now() - t1;
+		w1 = bench_wchar();
 	}
 	for (int round = 0; round < 3 && !rc; round++) {
-		double t0 = now();
+		double t0 = bench_now();
 		for (size_t i = 0; i < d.n; i++) {
 			struct cid c;
 			cid_of_block(&c, d.v[i].cid.codec,
@@ -183,14 +160,14 @@ int main(int argc, char **argv)
 					     "does not match its CID",
 					     i, argv[2]);
 		}
-		double dt = now() - t0;
+		double dt = bench_now() - t0;
 		if (round == 0 || dt < hash_s)
 			hash_s = dt;
 	}
 	for (int round = 0; round < 3 && !rc; round++) {
-		double t0 = now();
+		double t0 = bench_now();
 		rc = file_floor(argv[1], &d);
-		double dt = now() - t0;
+		double dt = bench_now() - t0;
 		if (round == 0 || dt < file_s)
 			file_s = dt;
 	}
