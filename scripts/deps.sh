@@ -7,7 +7,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 pkgs=(build-essential cmake pkg-config libcbor-dev libssl-dev liblmdb-dev
 	lmdb-utils libjansson-dev zlib1g-dev libisal-dev libfuse3-dev fuse3 attr rsync jq pigz
-	procps valgrind cppcheck clang-format # procps: pgrep in tests/fs/lib.sh
+	procps python3 valgrind cppcheck clang-format # procps: pgrep in tests/fs/lib.sh; python3: the tests
 	clang libclang-rt-14-dev) # libFuzzer: tests/fuzz/run.sh
 missing=()
 # Node.js for the interop tests: Debian's, unless the machine has its own
