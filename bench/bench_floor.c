@@ -1,6 +1,8 @@
 /* bench_floor - what the blocks a commit wrote cost on their own, with no
- * HAMT work: the least any commit that writes them into DESIGN.md's store
- * can take on this machine.
+ * HAMT work: what any commit that writes them into DESIGN.md's store pays
+ * on this machine. In a process of its own, the durable commit is timed
+ * as a process's first one; a running mount's later commits pay less for
+ * it (bench/run_write.sh prints the daemon's own phases beside these).
  *
  *   bench_floor BEFORE AFTER
  *
