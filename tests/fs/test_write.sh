@@ -196,7 +196,7 @@ for i in $(seq 10); do
 	for j in $(seq 100); do echo "$j" > "$M/remount-$i-$j"; done
 	pid=
 	if [ "$i" -le 3 ]; then
-		pid=$(pgrep -f -- "-o store=$S main $M\$")
+		pid=$(mount_daemons "$M")
 		check '[ -n "$pid" ] && kill -STOP "$pid"'
 	fi
 	fusermount3 -u "$M"
