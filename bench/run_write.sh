@@ -24,7 +24,8 @@ cleanup() {
 trap cleanup EXIT
 mkdir -p "$mnt" "$work/src"
 now() { date +%s.%N; }
-pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", 100 * a / b }'; }
+# pct TOTAL PART...: the sum of the PARTs as a percentage of TOTAL
+pct() { awk 'BEGIN { for (i = 2; i < ARGC; i++) s += ARGV[i]; printf "%.2f", 100 * s / ARGV[1] }' "$@"; }
 rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n / (b - a) }'; }
 
 # 10,000 files of 1 KiB
@@ -118,21 +119,21 @@ phases2=$(phases)
 floor2=$(floor)
 umount_it
 printf 'full build of %d keys: %.2f s; commit of 10000 changes on it: %.3f s (%.2f%% of the build)\n' \
-	"$nbase" "$build_s" "$commit_s" "$(awk -v a="$commit_s" -v b="$build_s" 'BEGIN { print 100 * a / b }')"
+	"$nbase" "$build_s" "$commit_s" "$(pct "$build_s" "$commit_s")"
 printf 'the next commit of 10000 changes (5000 new keys, 5000 rewritten): %.3f s (%.2f%% of the build)\n' \
-	"$commit2_s" "$(awk -v a="$commit2_s" -v b="$build_s" 'BEGIN { print 100 * a / b }')"
+	"$commit2_s" "$(pct "$build_s" "$commit2_s")"
 echo "  first commit: $amp1"
 echo "  next commit:  $amp2"
 # $1: the floor line, $2: the commit's seconds, $3: the daemon's phases
 floor_report() {
 	local f=($1) p=($3)
 	printf '    in the daemon: records %.3f s + merge %.3f s (the HAMT work); puts %.3f s + durable commit %.3f s (the store) = %s%% of the build\n' \
-		"${p[0]}" "${p[1]}" "${p[2]}" "${p[3]}" "$(pct "$(awk -v a="${p[2]}" -v b="${p[3]}" 'BEGIN { print a + b }')" "$build_s")"
+		"${p[0]}" "${p[1]}" "${p[2]}" "${p[3]}" "$(pct "$build_s" "${p[2]}" "${p[3]}")"
 	printf '    its blocks alone: SHA-256 %.3f s + written to a plain file with fdatasync %.3f s = %s%% of the build;\n' \
-		"${f[3]}" "${f[4]}" "$(pct "$(awk -v a="${f[3]}" -v b="${f[4]}" 'BEGIN { print a + b }')" "$build_s")"
+		"${f[3]}" "${f[4]}" "$(pct "$build_s" "${f[3]}" "${f[4]}")"
 	printf '    put into a copy of the store (LMDB, one transaction, a process of its own): puts %.3f s (in its first transaction: %.3f s) + durable commit %.3f s = %s%% of the build\n' \
-		"${f[6]}" "${f[5]}" "${f[7]}" "$(pct "$(awk -v a="${f[6]}" -v b="${f[7]}" 'BEGIN { print a + b }')" "$build_s")"
-	printf '    (the commit itself: %s%% of the build)\n' "$(pct "$2" "$build_s")"
+		"${f[6]}" "${f[5]}" "${f[7]}" "$(pct "$build_s" "${f[6]}" "${f[7]}")"
+	printf '    (the commit itself: %s%% of the build)\n' "$(pct "$build_s" "$2")"
 }
 echo "where each commit's time goes, and its floors (bench_floor: the same new blocks, with no HAMT work):"
 echo "  first commit:"
